@@ -1,0 +1,107 @@
+/*
+ * config: the option table, loading of the INI file (inih) with file:line
+ * errors, defaults for every option, and cross-field validation. After
+ * startup everyone sees a const struct sp_config; only config.c writes it.
+ */
+#ifndef SP_CONFIG_H
+#define SP_CONFIG_H
+
+#include <stdbool.h>
+
+#include "sp/err.h"
+
+struct sp_buf;
+
+#define SP_MAX_ATTR_SERVICES 8 /* AttributeConsumingService entries */
+#define SP_MAX_REQ_ATTRS 24    /* RequestedAttribute per service */
+
+enum sp_binding { SP_BINDING_AUTO, SP_BINDING_REDIRECT, SP_BINDING_POST };
+enum sp_org_kind { SP_ORG_PUBLIC, SP_ORG_PRIVATE };
+
+/* One AttributeConsumingService: index -> requested attribute names. */
+struct sp_attr_service {
+    unsigned index;
+    char *name; /* ServiceName (xml:lang="it") */
+    char *attrs[SP_MAX_REQ_ATTRS];
+    unsigned nattrs;
+};
+
+struct sp_config {
+    char *source; /* file the configuration came from, or "(defaults)" */
+
+    /* [sp] */
+    char *entity_id;
+    char *base_url; /* public URL of this SP, no trailing slash */
+    char *listen;
+    unsigned port;
+    char *data_dir;
+    char *key_file;  /* default <data_dir>/sp-key.pem */
+    char *cert_file; /* default <data_dir>/sp-cert.pem */
+    char *idp_metadata; /* space-separated files and directories */
+    unsigned default_level;         /* 1..3 */
+    enum sp_binding binding;        /* AUTO = Redirect if the IdP offers it */
+    unsigned attr_service_index;    /* default AttributeConsumingServiceIndex */
+    unsigned session_idle_sec;      /* idle timeout, default 1800 */
+    unsigned session_lifetime_sec;  /* absolute lifetime, default 8 h */
+    unsigned clock_skew_sec;        /* tolerance for SAML instants */
+    unsigned request_ttl_sec;       /* lifetime of a pending AuthnRequest */
+    unsigned threads;               /* HTTP worker threads; 0 = one per core */
+    char *log_level;
+    bool test_hooks; /* compiled in, off unless set: test-only endpoints */
+
+    /* [organization] (Avviso 29 v3; must match the certificate subject) */
+    char *org_name;         /* OrganizationName = certificate O */
+    char *org_display_name; /* OrganizationDisplayName = certificate CN */
+    char *org_url;
+    char *org_locality; /* certificate L */
+    char *org_country;  /* certificate C, ISO 3166 alpha-2 */
+
+    /* [contact] ContactPerson contactType="other" */
+    enum sp_org_kind org_kind;
+    char *ipa_code;    /* public SPs */
+    char *vat_number;  /* "IT" + 11 digits */
+    char *fiscal_code; /* the SP's codice fiscale */
+    char *contact_email;
+    char *contact_phone;
+    char *contact_company;
+
+    /* [billing] ContactPerson contactType="billing" (private SPs) */
+    char *billing_vat_country; /* fpa:IdPaese */
+    char *billing_vat_code;    /* fpa:IdCodice */
+    char *billing_fiscal_code; /* fpa:CodiceFiscale */
+    char *billing_name;        /* fpa:Denominazione */
+    char *billing_address;     /* fpa:Indirizzo */
+    char *billing_number;      /* fpa:NumeroCivico */
+    char *billing_cap;         /* fpa:CAP */
+    char *billing_city;        /* fpa:Comune */
+    char *billing_province;    /* fpa:Provincia */
+    char *billing_country;     /* fpa:Nazione */
+    char *billing_email;
+    char *billing_company;
+
+    /* [attributes.N] sections */
+    struct sp_attr_service attr_services[SP_MAX_ATTR_SERVICES];
+    unsigned n_attr_services;
+};
+
+/*
+ * Load path (NULL: embedded defaults only) into a new config, then validate.
+ * On failure *out is untouched and err holds "file:line: message" (line 0 for
+ * errors that are not tied to a line). IMPORTANT: all or nothing.
+ */
+enum sp_err sp_config_load(const char *path, struct sp_config **out, struct sp_buf *err);
+
+/* Free a config and set *cfg to NULL. Accepts NULL. */
+void sp_config_free(struct sp_config **cfg);
+
+/* ACS URL, SLO URL and metadata URL derived from base_url; free() them. */
+char *sp_config_acs_url(const struct sp_config *cfg);
+char *sp_config_slo_url(const struct sp_config *cfg);
+
+/* The service with that index, or NULL. */
+const struct sp_attr_service *sp_config_attr_service(const struct sp_config *cfg, unsigned index);
+
+/* True when a SPID attribute name is in the table of spec §5. */
+bool sp_config_is_spid_attribute(const char *name);
+
+#endif /* SP_CONFIG_H */

@@ -1,0 +1,92 @@
+/*
+ * http: the HTTP listener (libmicrohttpd behind a fence). Handlers see only
+ * struct sp_req and struct sp_resp. http.c enforces the limits on headers,
+ * bodies and form fields, gives each request an id and a memory arena, and
+ * turns a struct sp_resp into the wire answer.
+ */
+#ifndef SP_HTTP_H
+#define SP_HTTP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "sp/buf.h"
+#include "sp/err.h"
+
+#define SP_MAX_BODY_BYTES (512u * 1024u) /* a base64 SAML Response fits well inside */
+#define SP_MAX_FORM_FIELDS 64
+#define SP_MAX_QUERY_BYTES (64u * 1024u)
+#define SP_MAX_RESP_HEADERS 16
+
+struct sp_req_priv;
+
+struct sp_req {
+    const char *method;     /* "GET", "POST", ... */
+    const char *path;       /* decoded path, no query */
+    const char *raw_query;  /* exactly as received after '?', "" when none */
+    const char *body;       /* NUL-terminated copy of the body */
+    size_t body_len;
+    const char *client_ip;
+    const char *request_id; /* 16 hex characters, also in every log line */
+    struct sp_req_priv *priv;
+};
+
+struct sp_resp {
+    int status;
+    const char *content_type; /* static string */
+    struct sp_buf body;
+    const char *hdr_name[SP_MAX_RESP_HEADERS];
+    char *hdr_value[SP_MAX_RESP_HEADERS];
+    unsigned n_hdrs;
+};
+
+/* Request accessors. Strings are owned by the request and live until it ends. */
+const char *sp_req_header(const struct sp_req *req, const char *name);
+const char *sp_req_cookie(const struct sp_req *req, const char *name);
+/* Decoded query / urlencoded-form parameter; NULL when absent. A parameter
+ * given twice counts as absent-and-invalid: sp_req_*_dup reports it. */
+const char *sp_req_query(const struct sp_req *req, const char *name);
+const char *sp_req_form(const struct sp_req *req, const char *name);
+/* True when the query (or form) is malformed or repeats a parameter name. */
+bool sp_req_query_bad(const struct sp_req *req);
+bool sp_req_form_bad(const struct sp_req *req);
+
+/* Request arena: memory and cleanups released when the request ends. */
+void *sp_req_alloc(struct sp_req *req, size_t n);
+char *sp_req_strdup(struct sp_req *req, const char *s);
+void sp_req_on_cleanup(struct sp_req *req, void (*fn)(void *), void *arg);
+
+/* Response building. Header names must be static strings; values are copied. */
+void sp_resp_header(struct sp_resp *resp, const char *name, const char *value);
+void sp_resp_redirect(struct sp_resp *resp, int status, const char *location);
+void sp_resp_text(struct sp_resp *resp, int status, const char *content_type, const char *text);
+
+enum sp_cookie_flags {
+    SP_COOKIE_SECURE = 1,
+    SP_COOKIE_SAMESITE_NONE = 2, /* with SECURE, for cross-site POSTs */
+    SP_COOKIE_SAMESITE_STRICT = 4,
+};
+/* HttpOnly; Path=/; SameSite=Lax unless a flag says otherwise. max_age < 0:
+ * session cookie; 0: delete. */
+void sp_resp_cookie(struct sp_resp *resp, const char *name, const char *value, long max_age,
+                    unsigned flags);
+
+/* The handler fills resp; http.c sends it. app is the pointer given at start. */
+typedef void (*sp_http_handler_fn)(void *app, struct sp_req *req, struct sp_resp *resp);
+
+struct sp_http;
+
+/*
+ * Listen on addr:port with a pool of threads (0 = one per core). port 0 picks
+ * a free port (see sp_http_port). NULL on failure, with the reason logged.
+ */
+struct sp_http *sp_http_start(const char *addr, unsigned port, unsigned threads,
+                              sp_http_handler_fn handler, void *app);
+unsigned sp_http_port(const struct sp_http *h);
+/* Stop accepting, finish requests in flight, free. Accepts NULL. */
+void sp_http_stop(struct sp_http **h);
+
+/* Block until SIGINT or SIGTERM (for the serve and dev-idp commands). */
+void sp_http_wait_for_signal(void);
+
+#endif /* SP_HTTP_H */

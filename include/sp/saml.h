@@ -1,0 +1,46 @@
+/*
+ * saml: the fence around lasso, libxml2 and xmlsec. Process-wide initialisation
+ * (once, main thread, before any worker), the shared read-only lasso server
+ * holding our SP identity and every trusted IdP, and the IdP lookups the rest
+ * of the code needs. No other module includes lasso headers except the
+ * saml_*.c, metadata.c and devidp.c files.
+ */
+#ifndef SP_SAML_H
+#define SP_SAML_H
+
+#include <stdbool.h>
+
+#include "sp/config.h"
+#include "sp/err.h"
+
+struct sp_buf;
+struct sp_idp_set;
+
+/*
+ * Initialise lasso (which initialises libxml2 and xmlsec), force signature
+ * verification on whatever LASSO_FLAG says, select RSA-SHA256, install the
+ * AuthnRequest serialisation patch (no IsPassive / AllowCreate) and route
+ * lasso's logging to ours. Call once, before threads; never call it again
+ * after sp_saml_global_cleanup().
+ */
+enum sp_err sp_saml_global_init(void);
+void sp_saml_global_cleanup(void);
+
+/*
+ * Build the set of trusted IdPs and our SP identity: our metadata (built from
+ * cfg and signed with key/cert), and every IdP metadata file in
+ * cfg->idp_metadata (files, or directories of *.xml). Shared read-only by the
+ * request threads. Returns NULL with a logged reason on failure.
+ */
+struct sp_idp_set *sp_idp_set_new(const struct sp_config *cfg, const char *sp_metadata_xml,
+                                  const char *key_pem, const char *cert_pem);
+void sp_idp_set_free(struct sp_idp_set **set);
+
+/* Number of IdPs and their entity IDs (borrowed, valid while the set lives). */
+unsigned sp_idp_set_count(const struct sp_idp_set *set);
+const char *sp_idp_set_entity(const struct sp_idp_set *set, unsigned i);
+/* Display name of IdP i (OrganizationDisplayName, else entity ID); borrowed. */
+const char *sp_idp_set_display_name(const struct sp_idp_set *set, unsigned i);
+bool sp_idp_set_has(const struct sp_idp_set *set, const char *entity_id);
+
+#endif /* SP_SAML_H */

@@ -1,0 +1,38 @@
+/*
+ * cli: subcommand table and dispatch.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "sp/cli.h"
+
+struct cli_cmd {
+    const char *name;
+    const char *help;
+    int (*run)(int argc, char **argv);
+};
+
+static const struct cli_cmd commands[] = {
+    {NULL, NULL, NULL},
+};
+
+static void cli_usage(FILE *fp)
+{
+    fprintf(fp, "usage: spid-sp <command> [options]\n\ncommands:\n");
+    for (const struct cli_cmd *c = commands; c->name != NULL; c++)
+        fprintf(fp, "  %-14s %s\n", c->name, c->help);
+}
+
+int sp_cli_main(int argc, char **argv)
+{
+    if (argc < 2 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0) {
+        cli_usage(argc < 2 ? stderr : stdout);
+        return argc < 2 ? 2 : 0;
+    }
+    for (const struct cli_cmd *c = commands; c->name != NULL; c++)
+        if (strcmp(c->name, argv[1]) == 0)
+            return c->run(argc - 1, argv + 1);
+    fprintf(stderr, "spid-sp: unknown command \"%s\"\n", argv[1]);
+    cli_usage(stderr);
+    return 2;
+}

@@ -1,0 +1,463 @@
+/*
+ * config: one table describes every option (section, name, type, default,
+ * bounds, offset into struct sp_config). The file is parsed with inih through
+ * a line-counting reader so every error names file:line. Loading builds a new
+ * struct on the side; the caller gets it only when everything validated.
+ */
+#include <errno.h>
+#include <ini.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sp/buf.h"
+#include "sp/config.h"
+#include "sp/log.h"
+#include "sp/mem.h"
+#include "sp/str.h"
+
+#define SP_CONFIG_MAX_LINE 4096
+
+enum opt_type { OPT_STR, OPT_UINT, OPT_BOOL, OPT_BINDING, OPT_ORG_KIND };
+
+struct opt {
+    const char *section;
+    const char *name;
+    enum opt_type type;
+    const char *def; /* default as text, NULL = unset */
+    unsigned min, max;
+    size_t off;
+};
+
+#define S(sec, nm, field, def) {sec, nm, OPT_STR, def, 0, 0, offsetof(struct sp_config, field)}
+#define U(sec, nm, field, def, lo, hi)                                                             \
+    {sec, nm, OPT_UINT, def, lo, hi, offsetof(struct sp_config, field)}
+#define B(sec, nm, field, def) {sec, nm, OPT_BOOL, def, 0, 0, offsetof(struct sp_config, field)}
+
+static const struct opt options[] = {
+    S("sp", "entity_id", entity_id, "http://127.0.0.1:8080/metadata"),
+    S("sp", "base_url", base_url, "http://127.0.0.1:8080"),
+    S("sp", "listen", listen, "127.0.0.1"),
+    U("sp", "port", port, "8080", 1, 65535),
+    S("sp", "data_dir", data_dir, "./data"),
+    S("sp", "key_file", key_file, NULL),
+    S("sp", "cert_file", cert_file, NULL),
+    S("sp", "idp_metadata", idp_metadata, NULL),
+    U("sp", "default_level", default_level, "2", 1, 3),
+    {"sp", "binding", OPT_BINDING, "auto", 0, 0, offsetof(struct sp_config, binding)},
+    U("sp", "attribute_service", attr_service_index, "0", 0, 65535),
+    U("sp", "session_idle", session_idle_sec, "1800", 60, 86400),
+    U("sp", "session_lifetime", session_lifetime_sec, "28800", 300, 604800),
+    U("sp", "clock_skew", clock_skew_sec, "120", 0, 600),
+    U("sp", "request_ttl", request_ttl_sec, "900", 60, 86400),
+    U("sp", "threads", threads, "0", 0, 256),
+    S("sp", "log_level", log_level, "info"),
+    B("sp", "test_hooks", test_hooks, "false"),
+
+    S("organization", "name", org_name, "Istituto Dimostrativo di Previdenza"),
+    S("organization", "display_name", org_display_name, "IDP Demo"),
+    S("organization", "url", org_url, "http://127.0.0.1:8080/"),
+    S("organization", "locality", org_locality, "Roma"),
+    S("organization", "country", org_country, "IT"),
+
+    {"contact", "kind", OPT_ORG_KIND, "public", 0, 0, offsetof(struct sp_config, org_kind)},
+    S("contact", "ipa_code", ipa_code, "c_h501"),
+    S("contact", "vat_number", vat_number, NULL),
+    S("contact", "fiscal_code", fiscal_code, NULL),
+    S("contact", "email", contact_email, "spid@example.gov.it"),
+    S("contact", "phone", contact_phone, NULL),
+    S("contact", "company", contact_company, NULL),
+
+    S("billing", "vat_country", billing_vat_country, NULL),
+    S("billing", "vat_code", billing_vat_code, NULL),
+    S("billing", "fiscal_code", billing_fiscal_code, NULL),
+    S("billing", "name", billing_name, NULL),
+    S("billing", "address", billing_address, NULL),
+    S("billing", "number", billing_number, NULL),
+    S("billing", "cap", billing_cap, NULL),
+    S("billing", "city", billing_city, NULL),
+    S("billing", "province", billing_province, NULL),
+    S("billing", "country", billing_country, "IT"),
+    S("billing", "email", billing_email, NULL),
+    S("billing", "company", billing_company, NULL),
+};
+
+#undef S
+#undef U
+#undef B
+
+static const char *const spid_attributes[] = {
+    "spidCode",         "name",          "familyName",
+    "placeOfBirth",     "countyOfBirth", "dateOfBirth",
+    "gender",           "fiscalNumber",  "ivaCode",
+    "companyName",      "companyFiscalNumber", "registeredOffice",
+    "idCard",           "expirationDate", "mobilePhone",
+    "email",            "digitalAddress", "address",
+    "domicileStreetAddress", "domicilePostalCode", "domicileMunicipality",
+    "domicileProvince", "domicileNation",
+};
+
+static const char *const default_attrs[] = {"spidCode",    "fiscalNumber", "name",
+                                            "familyName",  "dateOfBirth",  "gender",
+                                            "placeOfBirth", "email",       "mobilePhone"};
+
+struct load_state {
+    struct sp_config *cfg;
+    const char *file;
+    FILE *fp;
+    unsigned line;
+    unsigned err_line;
+    struct sp_buf *err;
+    bool seen[sizeof(options) / sizeof(options[0])];
+};
+
+bool sp_config_is_spid_attribute(const char *name)
+{
+    for (size_t i = 0; i < sizeof(spid_attributes) / sizeof(spid_attributes[0]); i++)
+        if (strcmp(name, spid_attributes[i]) == 0)
+            return true;
+    return false;
+}
+
+static void config_error(struct load_state *st, unsigned line, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void config_error(struct load_state *st, unsigned line, const char *fmt, ...)
+{
+    va_list ap;
+    if (st->err_line != 0 || (st->err != NULL && st->err->len > 0))
+        return; /* keep the first error */
+    st->err_line = line ? line : 1;
+    if (st->err == NULL)
+        return;
+    sp_buf_addf(st->err, "%s:%u: ", st->file, line);
+    va_start(ap, fmt);
+    sp_buf_vaddf(st->err, fmt, ap);
+    va_end(ap);
+}
+
+static enum sp_err opt_set(struct sp_config *cfg, const struct opt *o, const char *value,
+                           const char **why)
+{
+    char *base = (char *)cfg + o->off;
+    uint64_t u;
+
+    switch (o->type) {
+    case OPT_STR: {
+        char **p = (char **)(void *)base;
+        free(*p);
+        *p = sp_xstrdup(value);
+        return SP_OK;
+    }
+    case OPT_UINT:
+        if (sp_parse_uint(value, o->min, o->max, &u) != SP_OK) {
+            *why = "expected a whole number in range";
+            return SP_ERR_INVALID;
+        }
+        *(unsigned *)(void *)base = (unsigned)u;
+        return SP_OK;
+    case OPT_BOOL:
+        if (strcmp(value, "true") == 0 || strcmp(value, "yes") == 0 || strcmp(value, "1") == 0)
+            *(bool *)(void *)base = true;
+        else if (strcmp(value, "false") == 0 || strcmp(value, "no") == 0 ||
+                 strcmp(value, "0") == 0)
+            *(bool *)(void *)base = false;
+        else {
+            *why = "expected true or false";
+            return SP_ERR_INVALID;
+        }
+        return SP_OK;
+    case OPT_BINDING:
+        if (strcmp(value, "auto") == 0)
+            *(enum sp_binding *)(void *)base = SP_BINDING_AUTO;
+        else if (strcmp(value, "redirect") == 0)
+            *(enum sp_binding *)(void *)base = SP_BINDING_REDIRECT;
+        else if (strcmp(value, "post") == 0)
+            *(enum sp_binding *)(void *)base = SP_BINDING_POST;
+        else {
+            *why = "expected auto, redirect or post";
+            return SP_ERR_INVALID;
+        }
+        return SP_OK;
+    case OPT_ORG_KIND:
+        if (strcmp(value, "public") == 0)
+            *(enum sp_org_kind *)(void *)base = SP_ORG_PUBLIC;
+        else if (strcmp(value, "private") == 0)
+            *(enum sp_org_kind *)(void *)base = SP_ORG_PRIVATE;
+        else {
+            *why = "expected public or private";
+            return SP_ERR_INVALID;
+        }
+        return SP_OK;
+    }
+    *why = "internal: unknown option type";
+    return SP_ERR_INTERNAL;
+}
+
+/* [attributes.N]: name = ..., attributes = a b c */
+static int attr_section(struct load_state *st, const char *section, const char *name,
+                        const char *value)
+{
+    uint64_t idx;
+    struct sp_attr_service *svc = NULL;
+    struct sp_config *cfg = st->cfg;
+
+    if (sp_parse_uint(section + strlen("attributes."), 0, 65535, &idx) != SP_OK) {
+        config_error(st, st->line, "section [%s]: index must be a number 0-65535", section);
+        return 0;
+    }
+    for (unsigned i = 0; i < cfg->n_attr_services; i++)
+        if (cfg->attr_services[i].index == idx)
+            svc = &cfg->attr_services[i];
+    if (svc == NULL) {
+        if (cfg->n_attr_services == SP_MAX_ATTR_SERVICES) {
+            config_error(st, st->line, "too many [attributes.N] sections (max %d)",
+                         SP_MAX_ATTR_SERVICES);
+            return 0;
+        }
+        svc = &cfg->attr_services[cfg->n_attr_services++];
+        svc->index = (unsigned)idx;
+    }
+    if (strcmp(name, "name") == 0) {
+        free(svc->name);
+        svc->name = sp_xstrdup(value);
+        return 1;
+    }
+    if (strcmp(name, "attributes") != 0) {
+        config_error(st, st->line, "unknown option \"%s\" in [%s]", name, section);
+        return 0;
+    }
+    for (unsigned i = 0; i < svc->nattrs; i++)
+        free(svc->attrs[i]);
+    svc->nattrs = 0;
+    for (const char *p = value; *p;) {
+        size_t n;
+        char *a;
+        while (*p == ' ' || *p == ',' || *p == '\t')
+            p++;
+        n = strcspn(p, " ,\t");
+        if (n == 0)
+            break;
+        a = sp_xstrndup(p, n);
+        p += n;
+        if (!sp_config_is_spid_attribute(a)) {
+            config_error(st, st->line, "\"%s\" is not a SPID attribute name", a);
+            free(a);
+            return 0;
+        }
+        for (unsigned i = 0; i < svc->nattrs; i++)
+            if (strcmp(svc->attrs[i], a) == 0) {
+                config_error(st, st->line, "attribute \"%s\" listed twice", a);
+                free(a);
+                return 0;
+            }
+        if (svc->nattrs == SP_MAX_REQ_ATTRS) {
+            config_error(st, st->line, "too many attributes (max %d)", SP_MAX_REQ_ATTRS);
+            free(a);
+            return 0;
+        }
+        svc->attrs[svc->nattrs++] = a;
+    }
+    return 1;
+}
+
+static int config_handler(void *user, const char *section, const char *name, const char *value)
+{
+    struct load_state *st = user;
+    const char *why = NULL;
+
+    if (sp_str_has_prefix(section, "attributes."))
+        return attr_section(st, section, name, value);
+    for (size_t i = 0; i < sizeof(options) / sizeof(options[0]); i++) {
+        const struct opt *o = &options[i];
+        if (strcmp(o->section, section) != 0 || strcmp(o->name, name) != 0)
+            continue;
+        if (st->seen[i]) {
+            config_error(st, st->line, "option \"%s\" in [%s] set twice", name, section);
+            return 0;
+        }
+        st->seen[i] = true;
+        if (opt_set(st->cfg, o, value, &why) != SP_OK) {
+            config_error(st, st->line, "%s.%s = \"%s\": %s", section, name, value, why);
+            return 0;
+        }
+        return 1;
+    }
+    config_error(st, st->line, "unknown option \"%s\" in [%s]", name, section);
+    return 0;
+}
+
+static char *config_reader(char *str, int num, void *stream)
+{
+    struct load_state *st = stream;
+    char *r = fgets(str, num, st->fp);
+    if (r != NULL)
+        st->line++;
+    return r;
+}
+
+static size_t opt_index(const char *section, const char *name)
+{
+    for (size_t i = 0; i < sizeof(options) / sizeof(options[0]); i++)
+        if (strcmp(options[i].section, section) == 0 && strcmp(options[i].name, name) == 0)
+            return i;
+    sp_assert_fail("known option name", __FILE__, __LINE__);
+}
+
+static void config_defaults(struct sp_config *cfg)
+{
+    for (size_t i = 0; i < sizeof(options) / sizeof(options[0]); i++) {
+        const char *why = NULL;
+        if (options[i].def != NULL)
+            SP_ASSERT(opt_set(cfg, &options[i], options[i].def, &why) == SP_OK);
+    }
+}
+
+static char *path_join(const char *dir, const char *name)
+{
+    struct sp_buf b;
+    sp_buf_init(&b, 8192);
+    sp_buf_addf(&b, "%s/%s", dir, name);
+    return sp_buf_detach(&b);
+}
+
+static bool url_ok(const char *u)
+{
+    return sp_str_has_prefix(u, "https://") || sp_str_has_prefix(u, "http://");
+}
+
+/* Cross-field checks, after all lines have been read. */
+static void config_validate(struct load_state *st)
+{
+    struct sp_config *cfg = st->cfg;
+    size_t n;
+
+    if (cfg->entity_id[0] == '\0')
+        config_error(st, 0, "sp.entity_id must not be empty");
+    n = strlen(cfg->base_url);
+    while (n > 0 && cfg->base_url[n - 1] == '/')
+        cfg->base_url[--n] = '\0';
+    if (!url_ok(cfg->base_url))
+        config_error(st, 0, "sp.base_url must start with http:// or https://");
+    if (!url_ok(cfg->org_url))
+        config_error(st, 0, "organization.url must start with http:// or https://");
+    if (strlen(cfg->org_country) != 2)
+        config_error(st, 0, "organization.country must be an ISO 3166 alpha-2 code");
+    if (cfg->session_lifetime_sec < cfg->session_idle_sec)
+        config_error(st, 0, "sp.session_lifetime must not be shorter than sp.session_idle");
+    if (cfg->org_kind == SP_ORG_PUBLIC) {
+        if (cfg->ipa_code == NULL || cfg->ipa_code[0] == '\0')
+            config_error(st, 0, "contact.ipa_code is required for a public SP");
+    } else {
+        if (st->seen[opt_index("contact", "ipa_code")])
+            config_error(st, 0, "contact.ipa_code must not be set for a private SP");
+        if ((cfg->vat_number == NULL || !cfg->vat_number[0]) &&
+            (cfg->fiscal_code == NULL || !cfg->fiscal_code[0]))
+            config_error(st, 0, "a private SP needs contact.vat_number or contact.fiscal_code");
+        if (cfg->billing_email == NULL || cfg->billing_name == NULL ||
+            cfg->billing_address == NULL || cfg->billing_cap == NULL || cfg->billing_city == NULL)
+            config_error(st, 0, "a private SP needs [billing] name, address, cap, city and email");
+    }
+    if (cfg->key_file == NULL)
+        cfg->key_file = path_join(cfg->data_dir, "sp-key.pem");
+    if (cfg->cert_file == NULL)
+        cfg->cert_file = path_join(cfg->data_dir, "sp-cert.pem");
+    if (cfg->idp_metadata == NULL)
+        cfg->idp_metadata = path_join(cfg->data_dir, "idp-metadata");
+    if (cfg->n_attr_services == 0) {
+        struct sp_attr_service *svc = &cfg->attr_services[cfg->n_attr_services++];
+        svc->index = 0;
+        svc->name = sp_xstrdup("Servizi online");
+        for (size_t i = 0; i < sizeof(default_attrs) / sizeof(default_attrs[0]); i++)
+            svc->attrs[svc->nattrs++] = sp_xstrdup(default_attrs[i]);
+    }
+    for (unsigned i = 0; i < cfg->n_attr_services; i++) {
+        struct sp_attr_service *svc = &cfg->attr_services[i];
+        if (svc->name == NULL)
+            svc->name = sp_xstrdup("Servizi online");
+        if (svc->nattrs == 0)
+            config_error(st, 0, "[attributes.%u] requests no attribute", svc->index);
+    }
+    if (sp_config_attr_service(cfg, cfg->attr_service_index) == NULL)
+        config_error(st, 0, "sp.attribute_service = %u names no [attributes.N] section",
+                     cfg->attr_service_index);
+    if (sp_log_level_parse(cfg->log_level) < 0)
+        config_error(st, 0, "sp.log_level must be debug, info, warn or error");
+}
+
+enum sp_err sp_config_load(const char *path, struct sp_config **out, struct sp_buf *err)
+{
+    struct load_state st;
+    struct sp_config *cfg = sp_xcalloc(1, sizeof(*cfg));
+    enum sp_err rc = SP_OK;
+
+    memset(&st, 0, sizeof(st));
+    st.cfg = cfg;
+    st.err = err;
+    st.file = path ? path : "(defaults)";
+    cfg->source = sp_xstrdup(st.file);
+    config_defaults(cfg);
+    if (path != NULL) {
+        int r;
+        st.fp = fopen(path, "r");
+        if (st.fp == NULL) {
+            if (err != NULL)
+                sp_buf_addf(err, "%s:0: cannot open: %s", path, strerror(errno));
+            rc = SP_ERR_IO;
+            goto out;
+        }
+        r = ini_parse_stream(config_reader, &st, config_handler, &st);
+        fclose(st.fp);
+        if (r != 0 && st.err_line == 0)
+            config_error(&st, (unsigned)(r > 0 ? r : 0), "syntax error");
+    }
+    if (st.err_line == 0)
+        config_validate(&st);
+    if (st.err_line != 0)
+        rc = SP_ERR_CONFIG;
+out:
+    if (rc != SP_OK) {
+        sp_config_free(&cfg);
+        return rc;
+    }
+    *out = cfg;
+    return SP_OK;
+}
+
+void sp_config_free(struct sp_config **cfgp)
+{
+    struct sp_config *cfg = cfgp ? *cfgp : NULL;
+    if (cfg == NULL)
+        return;
+    for (size_t i = 0; i < sizeof(options) / sizeof(options[0]); i++)
+        if (options[i].type == OPT_STR)
+            free(*(char **)(void *)((char *)cfg + options[i].off));
+    for (unsigned i = 0; i < cfg->n_attr_services; i++) {
+        free(cfg->attr_services[i].name);
+        for (unsigned j = 0; j < cfg->attr_services[i].nattrs; j++)
+            free(cfg->attr_services[i].attrs[j]);
+    }
+    free(cfg->source);
+    free(cfg);
+    *cfgp = NULL;
+}
+
+char *sp_config_acs_url(const struct sp_config *cfg)
+{
+    return path_join(cfg->base_url, "spid/acs");
+}
+
+char *sp_config_slo_url(const struct sp_config *cfg)
+{
+    return path_join(cfg->base_url, "spid/slo");
+}
+
+const struct sp_attr_service *sp_config_attr_service(const struct sp_config *cfg, unsigned index)
+{
+    for (unsigned i = 0; i < cfg->n_attr_services; i++)
+        if (cfg->attr_services[i].index == index)
+            return &cfg->attr_services[i];
+    return NULL;
+}

@@ -1,0 +1,34 @@
+/*
+ * saml_priv: what the saml layer's own files (saml*.c, devidp.c) share about
+ * lasso objects. Not a public header: nothing outside the saml layer includes
+ * it, so lasso types stay behind the fence.
+ */
+#ifndef SP_SAML_PRIV_H
+#define SP_SAML_PRIV_H
+
+#include <lasso/lasso.h>
+
+#include "sp/saml.h"
+
+struct sp_idp_info {
+    char *entity_id;
+    char *display_name;
+    char *sso_redirect; /* SingleSignOnService Location per binding, or NULL */
+    char *sso_post;
+    char *slo_redirect;
+    char *slo_post;
+};
+
+struct sp_idp_set {
+    LassoServer *server; /* one reference, shared read-only by request threads */
+    struct sp_idp_info *idps;
+    unsigned n_idps;
+};
+
+/* The IdP with that entity ID, or NULL. */
+const struct sp_idp_info *sp_idp_set_find(const struct sp_idp_set *set, const char *entity_id);
+
+/* Replace a char * field of a lasso node with a copy of value (lasso frees with g_free). */
+void sp_saml_assign(char **field, const char *value);
+
+#endif /* SP_SAML_PRIV_H */
