@@ -1,0 +1,54 @@
+/*
+ * session: login sessions. The browser holds a random token; the database
+ * holds only its SHA-256, so a copy of the database does not yield sessions.
+ * Idle timeout and absolute lifetime are enforced on every lookup.
+ */
+#ifndef SP_SESSION_H
+#define SP_SESSION_H
+
+#include <stdint.h>
+
+#include "sp/err.h"
+#include "sp/rand.h"
+
+struct sp_db;
+
+#define SP_SESSION_TOUCH_SEC 30 /* refresh last_seen at most this often */
+
+struct sp_session {
+    char *user_cf;
+    char *method; /* "spid", "pin", "cns" */
+    unsigned level; /* SPID level, 0 for other methods */
+    char *idp;      /* NULL when not SPID */
+    char *name_id;  /* as received, for Single Logout */
+    char *name_qualifier;
+    char *session_index;
+    int64_t created_at;
+    int64_t last_seen_at;
+    int64_t expires_at; /* absolute end */
+};
+
+/*
+ * Create a session for s (strings copied) and write the new browser token
+ * into token. expires_at = now + lifetime.
+ */
+enum sp_err sp_session_create(struct sp_db *db, const struct sp_session *s, int64_t now,
+                              unsigned lifetime_sec, char token[SP_RAND_TOKEN_LEN + 1]);
+
+/*
+ * Find the live session of token. SP_ERR_NOT_FOUND for unknown or ended
+ * sessions, SP_ERR_EXPIRED when idle too long or past its lifetime (the
+ * session is ended then). out is freed with sp_session_cleanup.
+ */
+enum sp_err sp_session_lookup(struct sp_db *db, const char *token, int64_t now,
+                              unsigned idle_sec, struct sp_session *out);
+
+/* End the session of token (idempotent). */
+enum sp_err sp_session_end(struct sp_db *db, const char *token, int64_t now);
+
+/* Number of live sessions (for metrics). */
+int64_t sp_session_count_active(struct sp_db *db, int64_t now, unsigned idle_sec);
+
+void sp_session_cleanup(struct sp_session *s);
+
+#endif /* SP_SESSION_H */

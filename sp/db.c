@@ -1,0 +1,273 @@
+/*
+ * db: SQLite setup, migrations and per-thread connections.
+ *
+ * THREAD SAFETY NOTES: SQLite connections must not be shared between threads
+ * without serialisation, so every thread gets its own connection (pthread
+ * key, closed by the key destructor when the thread exits). Statements live in
+ * a small per-connection cache. WAL mode lets readers run beside one writer;
+ * writers wait up to SP_DB_BUSY_MS.
+ */
+#define _DEFAULT_SOURCE
+#include <pthread.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sp/buf.h"
+#include "sp/db.h"
+#include "sp/log.h"
+#include "sp/mem.h"
+
+#define SP_DB_BUSY_MS 5000
+#define SP_DB_STMT_CACHE 64
+
+struct db_stmt_slot {
+    const char *sql;
+    sqlite3_stmt *stmt;
+};
+
+struct db_conn {
+    sqlite3 *db;
+    struct db_stmt_slot stmts[SP_DB_STMT_CACHE];
+    unsigned n_stmts;
+};
+
+struct sp_db {
+    char *path;
+    pthread_key_t key;
+};
+
+/*
+ * Migrations: append only. Entry i brings the schema from version i to i+1.
+ */
+static const char *const migrations[] = {
+    /* 1: users, identities, pending requests, replay cache, sessions */
+    "CREATE TABLE users ("
+    "  cf TEXT PRIMARY KEY,"
+    "  name TEXT, family_name TEXT, date_of_birth TEXT, gender TEXT, place_of_birth TEXT,"
+    "  email TEXT, mobile_phone TEXT,"
+    "  created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL);"
+    "CREATE TABLE identities ("
+    "  id INTEGER PRIMARY KEY,"
+    "  user_cf TEXT NOT NULL REFERENCES users(cf),"
+    "  method TEXT NOT NULL, issuer TEXT NOT NULL, external_id TEXT NOT NULL,"
+    "  first_seen INTEGER NOT NULL, last_seen INTEGER NOT NULL,"
+    "  UNIQUE (method, issuer, external_id));"
+    "CREATE INDEX identities_user ON identities(user_cf);"
+    "CREATE TABLE user_attributes ("
+    "  user_cf TEXT NOT NULL REFERENCES users(cf),"
+    "  source TEXT NOT NULL, name TEXT NOT NULL, value TEXT NOT NULL,"
+    "  updated_at INTEGER NOT NULL,"
+    "  PRIMARY KEY (user_cf, source, name));"
+    "CREATE TABLE authn_requests ("
+    "  id TEXT PRIMARY KEY,"
+    "  relay_state TEXT NOT NULL UNIQUE,"
+    "  binding_hash TEXT NOT NULL,"
+    "  idp TEXT NOT NULL, level INTEGER NOT NULL, comparison TEXT NOT NULL,"
+    "  purpose TEXT, acs_url TEXT NOT NULL, attr_index INTEGER NOT NULL,"
+    "  issue_instant_ms INTEGER NOT NULL, next TEXT NOT NULL,"
+    "  created_at INTEGER NOT NULL, expires_at INTEGER NOT NULL, consumed_at INTEGER);"
+    "CREATE INDEX authn_requests_expires ON authn_requests(expires_at);"
+    "CREATE TABLE replay ("
+    "  id TEXT PRIMARY KEY, kind TEXT NOT NULL, expires_at INTEGER NOT NULL);"
+    "CREATE INDEX replay_expires ON replay(expires_at);"
+    "CREATE TABLE sessions ("
+    "  id_hash TEXT PRIMARY KEY,"
+    "  user_cf TEXT NOT NULL REFERENCES users(cf),"
+    "  method TEXT NOT NULL, level INTEGER NOT NULL DEFAULT 0,"
+    "  idp TEXT, name_id TEXT, name_qualifier TEXT, session_index TEXT,"
+    "  created_at INTEGER NOT NULL, last_seen_at INTEGER NOT NULL,"
+    "  expires_at INTEGER NOT NULL, ended_at INTEGER);"
+    "CREATE INDEX sessions_user ON sessions(user_cf);"
+    "CREATE INDEX sessions_expires ON sessions(expires_at);",
+};
+
+#define SP_DB_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
+
+static void db_conn_free(void *p)
+{
+    struct db_conn *c = p;
+    if (c == NULL)
+        return;
+    for (unsigned i = 0; i < c->n_stmts; i++)
+        sqlite3_finalize(c->stmts[i].stmt);
+    sqlite3_close(c->db);
+    free(c);
+}
+
+static struct db_conn *db_conn_open(struct sp_db *db)
+{
+    struct db_conn *c = sp_xcalloc(1, sizeof(*c));
+    int rc = sqlite3_open_v2(db->path, &c->db,
+                             SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                             NULL);
+    if (rc != SQLITE_OK) {
+        sp_errorx("cannot open database %s: %s", db->path,
+                  c->db ? sqlite3_errmsg(c->db) : sqlite3_errstr(rc));
+        db_conn_free(c);
+        return NULL;
+    }
+    sqlite3_busy_timeout(c->db, SP_DB_BUSY_MS);
+    sqlite3_exec(c->db,
+                 "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;",
+                 NULL, NULL, NULL);
+    return c;
+}
+
+static struct db_conn *db_thread_conn(struct sp_db *db)
+{
+    struct db_conn *c = pthread_getspecific(db->key);
+    if (c == NULL) {
+        c = db_conn_open(db);
+        if (c == NULL)
+            return NULL;
+        pthread_setspecific(db->key, c);
+    }
+    return c;
+}
+
+struct sqlite3 *sp_db_conn(struct sp_db *db)
+{
+    struct db_conn *c = db_thread_conn(db);
+    return c ? c->db : NULL;
+}
+
+struct sqlite3_stmt *sp_db_stmt(struct sp_db *db, const char *sql)
+{
+    struct db_conn *c = db_thread_conn(db);
+    sqlite3_stmt *st = NULL;
+
+    if (c == NULL)
+        return NULL;
+    for (unsigned i = 0; i < c->n_stmts; i++)
+        if (c->stmts[i].sql == sql)
+            return c->stmts[i].stmt;
+    if (sqlite3_prepare_v3(c->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &st, NULL) != SQLITE_OK) {
+        sp_errorx("SQL prepare failed: %s", sqlite3_errmsg(c->db));
+        return NULL;
+    }
+    if (c->n_stmts < SP_DB_STMT_CACHE) {
+        c->stmts[c->n_stmts].sql = sql;
+        c->stmts[c->n_stmts].stmt = st;
+        c->n_stmts++;
+    } else {
+        SP_ASSERT(!"statement cache full: raise SP_DB_STMT_CACHE");
+    }
+    return st;
+}
+
+void sp_db_done(struct sqlite3_stmt *stmt)
+{
+    if (stmt == NULL)
+        return;
+    sqlite3_reset(stmt);
+    sqlite3_clear_bindings(stmt);
+}
+
+enum sp_err sp_db_fail(struct sp_db *db, const char *what)
+{
+    sqlite3 *c = sp_db_conn(db);
+    sp_errorx("database error in %s: %s", what, c ? sqlite3_errmsg(c) : "no connection");
+    return SP_ERR_DB;
+}
+
+static enum sp_err db_exec(struct sp_db *db, const char *sql)
+{
+    sqlite3 *c = sp_db_conn(db);
+    char *msg = NULL;
+    if (c == NULL)
+        return SP_ERR_DB;
+    if (sqlite3_exec(c, sql, NULL, NULL, &msg) != SQLITE_OK) {
+        sp_errorx("SQL failed: %s", msg ? msg : "?");
+        sqlite3_free(msg);
+        return SP_ERR_DB;
+    }
+    return SP_OK;
+}
+
+enum sp_err sp_db_begin(struct sp_db *db)
+{
+    return db_exec(db, "BEGIN IMMEDIATE");
+}
+
+enum sp_err sp_db_commit(struct sp_db *db)
+{
+    return db_exec(db, "COMMIT");
+}
+
+void sp_db_rollback(struct sp_db *db)
+{
+    sqlite3 *c = sp_db_conn(db);
+    if (c != NULL && !sqlite3_get_autocommit(c))
+        sqlite3_exec(c, "ROLLBACK", NULL, NULL, NULL);
+}
+
+int sp_db_schema_version(struct sp_db *db)
+{
+    sqlite3_stmt *st = NULL;
+    int v = -1;
+    if (sqlite3_prepare_v2(sp_db_conn(db), "PRAGMA user_version", -1, &st, NULL) == SQLITE_OK &&
+        sqlite3_step(st) == SQLITE_ROW)
+        v = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    return v;
+}
+
+static enum sp_err db_migrate(struct sp_db *db, struct sp_buf *err)
+{
+    int v = sp_db_schema_version(db);
+    enum sp_err rc = SP_OK;
+
+    if (v < 0 || v > SP_DB_VERSION) {
+        sp_buf_addf(err, "%s: schema version %d is newer than this program (%d)", db->path, v,
+                    SP_DB_VERSION);
+        return SP_ERR_DB;
+    }
+    for (; v < SP_DB_VERSION && rc == SP_OK; v++) {
+        char pragma[64];
+        rc = sp_db_begin(db);
+        if (rc == SP_OK)
+            rc = db_exec(db, migrations[v]);
+        snprintf(pragma, sizeof(pragma), "PRAGMA user_version=%d", v + 1);
+        if (rc == SP_OK)
+            rc = db_exec(db, pragma);
+        if (rc == SP_OK)
+            rc = sp_db_commit(db);
+        if (rc != SP_OK) {
+            sp_db_rollback(db);
+            sp_buf_addf(err, "%s: migration %d failed", db->path, v + 1);
+        } else {
+            sp_info("database %s migrated to schema %d", db->path, v + 1);
+        }
+    }
+    return rc;
+}
+
+struct sp_db *sp_db_open(const char *path, struct sp_buf *err)
+{
+    struct sp_db *db = sp_xcalloc(1, sizeof(*db));
+    db->path = sp_xstrdup(path);
+    SP_ASSERT(pthread_key_create(&db->key, db_conn_free) == 0);
+    if (sp_db_conn(db) == NULL) {
+        sp_buf_addf(err, "%s: cannot open database", path);
+        sp_db_close(&db);
+        return NULL;
+    }
+    if (db_migrate(db, err) != SP_OK)
+        sp_db_close(&db);
+    return db;
+}
+
+void sp_db_close(struct sp_db **dbp)
+{
+    struct sp_db *db = dbp ? *dbp : NULL;
+    if (db == NULL)
+        return;
+    db_conn_free(pthread_getspecific(db->key));
+    pthread_setspecific(db->key, NULL);
+    pthread_key_delete(db->key);
+    free(db->path);
+    free(db);
+    *dbp = NULL;
+}

@@ -1,0 +1,178 @@
+/*
+ * session: SQL for the sessions table.
+ */
+#include <sqlite3.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sp/db.h"
+#include "sp/digest.h"
+#include "sp/mem.h"
+#include "sp/session.h"
+#include "sp/str.h"
+
+static void session_hash(const char *token, char out[SP_SHA256_HEX_LEN + 1])
+{
+    sp_sha256_hex(token, strlen(token), out);
+}
+
+static void bind_opt(sqlite3_stmt *st, int i, const char *s)
+{
+    if (s == NULL)
+        sqlite3_bind_null(st, i);
+    else
+        sqlite3_bind_text(st, i, s, -1, SQLITE_TRANSIENT);
+}
+
+static char *col_dup(sqlite3_stmt *st, int i)
+{
+    const unsigned char *t = sqlite3_column_text(st, i);
+    return t ? sp_xstrdup((const char *)t) : NULL;
+}
+
+enum sp_err sp_session_create(struct sp_db *db, const struct sp_session *s, int64_t now,
+                              unsigned lifetime_sec, char token[SP_RAND_TOKEN_LEN + 1])
+{
+    static const char sql[] =
+        "INSERT INTO sessions (id_hash, user_cf, method, level, idp, name_id, name_qualifier,"
+        " session_index, created_at, last_seen_at, expires_at)"
+        " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9, ?10)";
+    sqlite3_stmt *st = sp_db_stmt(db, sql);
+    char hash[SP_SHA256_HEX_LEN + 1];
+    enum sp_err rc = SP_OK;
+
+    if (st == NULL)
+        return SP_ERR_DB;
+    sp_rand_token(token);
+    session_hash(token, hash);
+    sqlite3_bind_text(st, 1, hash, -1, SQLITE_TRANSIENT);
+    bind_opt(st, 2, s->user_cf);
+    bind_opt(st, 3, s->method);
+    sqlite3_bind_int(st, 4, (int)s->level);
+    bind_opt(st, 5, s->idp);
+    bind_opt(st, 6, s->name_id);
+    bind_opt(st, 7, s->name_qualifier);
+    bind_opt(st, 8, s->session_index);
+    sqlite3_bind_int64(st, 9, now);
+    sqlite3_bind_int64(st, 10, now + lifetime_sec);
+    if (sqlite3_step(st) != SQLITE_DONE)
+        rc = sp_db_fail(db, "session_create");
+    sp_db_done(st);
+    sp_wipe(hash, sizeof(hash));
+    return rc;
+}
+
+static void session_end_hash(struct sp_db *db, const char *hash, int64_t now)
+{
+    static const char sql[] =
+        "UPDATE sessions SET ended_at = ?2 WHERE id_hash = ?1 AND ended_at IS NULL";
+    sqlite3_stmt *st = sp_db_stmt(db, sql);
+    if (st == NULL)
+        return;
+    sqlite3_bind_text(st, 1, hash, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(st, 2, now);
+    if (sqlite3_step(st) != SQLITE_DONE)
+        sp_db_fail(db, "session_end");
+    sp_db_done(st);
+}
+
+static void session_touch(struct sp_db *db, const char *hash, int64_t now)
+{
+    static const char sql[] = "UPDATE sessions SET last_seen_at = ?2 WHERE id_hash = ?1";
+    sqlite3_stmt *st = sp_db_stmt(db, sql);
+    if (st == NULL)
+        return;
+    sqlite3_bind_text(st, 1, hash, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(st, 2, now);
+    if (sqlite3_step(st) != SQLITE_DONE)
+        sp_db_fail(db, "session_touch");
+    sp_db_done(st);
+}
+
+enum sp_err sp_session_lookup(struct sp_db *db, const char *token, int64_t now,
+                              unsigned idle_sec, struct sp_session *out)
+{
+    static const char sql[] =
+        "SELECT user_cf, method, level, idp, name_id, name_qualifier, session_index,"
+        " created_at, last_seen_at, expires_at FROM sessions"
+        " WHERE id_hash = ?1 AND ended_at IS NULL";
+    sqlite3_stmt *st;
+    char hash[SP_SHA256_HEX_LEN + 1];
+    enum sp_err rc = SP_OK;
+    int r;
+
+    memset(out, 0, sizeof(*out));
+    if (token == NULL || strlen(token) != SP_RAND_TOKEN_LEN)
+        return SP_ERR_NOT_FOUND;
+    st = sp_db_stmt(db, sql);
+    if (st == NULL)
+        return SP_ERR_DB;
+    session_hash(token, hash);
+    sqlite3_bind_text(st, 1, hash, -1, SQLITE_TRANSIENT);
+    r = sqlite3_step(st);
+    if (r == SQLITE_ROW) {
+        out->user_cf = col_dup(st, 0);
+        out->method = col_dup(st, 1);
+        out->level = (unsigned)sqlite3_column_int(st, 2);
+        out->idp = col_dup(st, 3);
+        out->name_id = col_dup(st, 4);
+        out->name_qualifier = col_dup(st, 5);
+        out->session_index = col_dup(st, 6);
+        out->created_at = sqlite3_column_int64(st, 7);
+        out->last_seen_at = sqlite3_column_int64(st, 8);
+        out->expires_at = sqlite3_column_int64(st, 9);
+    } else if (r == SQLITE_DONE) {
+        rc = SP_ERR_NOT_FOUND;
+    } else {
+        rc = sp_db_fail(db, "session_lookup");
+    }
+    sp_db_done(st);
+    if (rc == SP_OK && (now >= out->expires_at || now - out->last_seen_at >= (int64_t)idle_sec)) {
+        session_end_hash(db, hash, now);
+        sp_session_cleanup(out);
+        rc = SP_ERR_EXPIRED;
+    } else if (rc == SP_OK && now - out->last_seen_at >= SP_SESSION_TOUCH_SEC) {
+        session_touch(db, hash, now);
+        out->last_seen_at = now;
+    }
+    sp_wipe(hash, sizeof(hash));
+    return rc;
+}
+
+enum sp_err sp_session_end(struct sp_db *db, const char *token, int64_t now)
+{
+    char hash[SP_SHA256_HEX_LEN + 1];
+    if (token == NULL)
+        return SP_OK;
+    session_hash(token, hash);
+    session_end_hash(db, hash, now);
+    sp_wipe(hash, sizeof(hash));
+    return SP_OK;
+}
+
+int64_t sp_session_count_active(struct sp_db *db, int64_t now, unsigned idle_sec)
+{
+    static const char sql[] = "SELECT count(*) FROM sessions WHERE ended_at IS NULL"
+                              " AND expires_at > ?1 AND last_seen_at > ?2";
+    sqlite3_stmt *st = sp_db_stmt(db, sql);
+    int64_t n = -1;
+    if (st == NULL)
+        return -1;
+    sqlite3_bind_int64(st, 1, now);
+    sqlite3_bind_int64(st, 2, now - idle_sec);
+    if (sqlite3_step(st) == SQLITE_ROW)
+        n = sqlite3_column_int64(st, 0);
+    sp_db_done(st);
+    return n;
+}
+
+void sp_session_cleanup(struct sp_session *s)
+{
+    free(s->user_cf);
+    free(s->method);
+    free(s->idp);
+    free(s->name_id);
+    free(s->name_qualifier);
+    free(s->session_index);
+    memset(s, 0, sizeof(*s));
+}

@@ -1,0 +1,153 @@
+/*
+ * users: SQL for users, identities and user_attributes.
+ */
+#include <sqlite3.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sp/db.h"
+#include "sp/mem.h"
+#include "sp/users.h"
+
+/* SPID attribute -> users column (verified fields). */
+static const struct {
+    const char *attr;
+    int col; /* parameter index in the upsert below */
+} users_fields[] = {
+    {"name", 2},   {"familyName", 3}, {"dateOfBirth", 4}, {"gender", 5},
+    {"placeOfBirth", 6}, {"email", 7}, {"mobilePhone", 8},
+};
+
+static const char *users_attr(const struct sp_login_record *rec, const char *name)
+{
+    for (unsigned i = 0; i < rec->n_attrs; i++)
+        if (strcmp(rec->attrs[i].name, name) == 0)
+            return rec->attrs[i].value;
+    return NULL;
+}
+
+enum sp_err sp_users_record_login(struct sp_db *db, const struct sp_login_record *rec,
+                                  int64_t now)
+{
+    /* a field absent from this login keeps its stored value */
+    static const char upsert[] =
+        "INSERT INTO users (cf, name, family_name, date_of_birth, gender, place_of_birth,"
+        " email, mobile_phone, created_at, updated_at)"
+        " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9)"
+        " ON CONFLICT(cf) DO UPDATE SET"
+        " name = COALESCE(excluded.name, name),"
+        " family_name = COALESCE(excluded.family_name, family_name),"
+        " date_of_birth = COALESCE(excluded.date_of_birth, date_of_birth),"
+        " gender = COALESCE(excluded.gender, gender),"
+        " place_of_birth = COALESCE(excluded.place_of_birth, place_of_birth),"
+        " email = COALESCE(excluded.email, email),"
+        " mobile_phone = COALESCE(excluded.mobile_phone, mobile_phone),"
+        " updated_at = excluded.updated_at";
+    static const char ident[] =
+        "INSERT INTO identities (user_cf, method, issuer, external_id, first_seen, last_seen)"
+        " VALUES (?1, ?2, ?3, ?4, ?5, ?5)"
+        " ON CONFLICT(method, issuer, external_id) DO UPDATE SET last_seen = excluded.last_seen";
+    static const char attr[] =
+        "INSERT INTO user_attributes (user_cf, source, name, value, updated_at)"
+        " VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT(user_cf, source, name)"
+        " DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at";
+    sqlite3_stmt *st;
+    enum sp_err rc = SP_OK;
+
+    st = sp_db_stmt(db, upsert);
+    if (st == NULL)
+        return SP_ERR_DB;
+    sqlite3_bind_text(st, 1, rec->cf, -1, SQLITE_TRANSIENT);
+    for (size_t i = 0; i < sizeof(users_fields) / sizeof(users_fields[0]); i++) {
+        const char *v = users_attr(rec, users_fields[i].attr);
+        if (v != NULL)
+            sqlite3_bind_text(st, users_fields[i].col, v, -1, SQLITE_TRANSIENT);
+    }
+    sqlite3_bind_int64(st, 9, now);
+    if (sqlite3_step(st) != SQLITE_DONE)
+        rc = sp_db_fail(db, "users upsert");
+    sp_db_done(st);
+    if (rc != SP_OK)
+        return rc;
+
+    st = sp_db_stmt(db, ident);
+    if (st == NULL)
+        return SP_ERR_DB;
+    sqlite3_bind_text(st, 1, rec->cf, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 2, rec->method, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 3, rec->issuer ? rec->issuer : "", -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 4, rec->external_id ? rec->external_id : rec->cf, -1,
+                      SQLITE_TRANSIENT);
+    sqlite3_bind_int64(st, 5, now);
+    if (sqlite3_step(st) != SQLITE_DONE)
+        rc = sp_db_fail(db, "identities upsert");
+    sp_db_done(st);
+
+    for (unsigned i = 0; i < rec->n_attrs && rc == SP_OK; i++) {
+        st = sp_db_stmt(db, attr);
+        if (st == NULL)
+            return SP_ERR_DB;
+        sqlite3_bind_text(st, 1, rec->cf, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text(st, 2, rec->source, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text(st, 3, rec->attrs[i].name, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text(st, 4, rec->attrs[i].value, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_int64(st, 5, now);
+        if (sqlite3_step(st) != SQLITE_DONE)
+            rc = sp_db_fail(db, "user_attributes upsert");
+        sp_db_done(st);
+    }
+    return rc;
+}
+
+static char *col_dup(sqlite3_stmt *st, int i)
+{
+    const unsigned char *t = sqlite3_column_text(st, i);
+    return t ? sp_xstrdup((const char *)t) : NULL;
+}
+
+enum sp_err sp_users_get(struct sp_db *db, const char *cf, struct sp_user *out)
+{
+    static const char sql[] =
+        "SELECT cf, name, family_name, date_of_birth, gender, place_of_birth, email,"
+        " mobile_phone, created_at, updated_at FROM users WHERE cf = ?1";
+    sqlite3_stmt *st = sp_db_stmt(db, sql);
+    enum sp_err rc = SP_OK;
+    int r;
+
+    memset(out, 0, sizeof(*out));
+    if (st == NULL)
+        return SP_ERR_DB;
+    sqlite3_bind_text(st, 1, cf, -1, SQLITE_TRANSIENT);
+    r = sqlite3_step(st);
+    if (r == SQLITE_ROW) {
+        out->cf = col_dup(st, 0);
+        out->name = col_dup(st, 1);
+        out->family_name = col_dup(st, 2);
+        out->date_of_birth = col_dup(st, 3);
+        out->gender = col_dup(st, 4);
+        out->place_of_birth = col_dup(st, 5);
+        out->email = col_dup(st, 6);
+        out->mobile_phone = col_dup(st, 7);
+        out->created_at = sqlite3_column_int64(st, 8);
+        out->updated_at = sqlite3_column_int64(st, 9);
+    } else if (r == SQLITE_DONE) {
+        rc = SP_ERR_NOT_FOUND;
+    } else {
+        rc = sp_db_fail(db, "users_get");
+    }
+    sp_db_done(st);
+    return rc;
+}
+
+void sp_user_cleanup(struct sp_user *u)
+{
+    free(u->cf);
+    free(u->name);
+    free(u->family_name);
+    free(u->date_of_birth);
+    free(u->gender);
+    free(u->place_of_birth);
+    free(u->email);
+    free(u->mobile_phone);
+    memset(u, 0, sizeof(*u));
+}
