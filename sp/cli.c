@@ -13,6 +13,10 @@ struct cli_cmd {
 };
 
 static const struct cli_cmd commands[] = {
+    {"serve", "run the service (--config FILE, --check to validate and exit)", sp_cli_serve},
+    {"keygen", "create the SP key and SPID certificate", sp_cli_keygen},
+    {"metadata", "print or write our signed SP metadata", sp_cli_metadata},
+    {"dev-idp", "run the built-in SPID test identity provider", sp_cli_dev_idp},
     {NULL, NULL, NULL},
 };
 

@@ -3,13 +3,14 @@
  * strict parsing.
  */
 #define _DEFAULT_SOURCE
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
 
 #include "sp/clock.h"
 
-static int64_t clock_offset_ms;
+static _Atomic int64_t clock_offset_ms; /* test hook; read by every thread */
 
 int64_t sp_clock_now_ms(void)
 {

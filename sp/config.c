@@ -31,10 +31,18 @@ struct opt {
     size_t off;
 };
 
-#define S(sec, nm, field, def) {sec, nm, OPT_STR, def, 0, 0, offsetof(struct sp_config, field)}
+#define S(sec, nm, field, def)                                                                     \
+    {                                                                                              \
+        sec, nm, OPT_STR, def, 0, 0, offsetof(struct sp_config, field)                             \
+    }
 #define U(sec, nm, field, def, lo, hi)                                                             \
-    {sec, nm, OPT_UINT, def, lo, hi, offsetof(struct sp_config, field)}
-#define B(sec, nm, field, def) {sec, nm, OPT_BOOL, def, 0, 0, offsetof(struct sp_config, field)}
+    {                                                                                              \
+        sec, nm, OPT_UINT, def, lo, hi, offsetof(struct sp_config, field)                          \
+    }
+#define B(sec, nm, field, def)                                                                     \
+    {                                                                                              \
+        sec, nm, OPT_BOOL, def, 0, 0, offsetof(struct sp_config, field)                            \
+    }
 
 static const struct opt options[] = {
     S("sp", "entity_id", entity_id, "http://127.0.0.1:8080/metadata"),
@@ -89,19 +97,34 @@ static const struct opt options[] = {
 #undef B
 
 static const char *const spid_attributes[] = {
-    "spidCode",         "name",          "familyName",
-    "placeOfBirth",     "countyOfBirth", "dateOfBirth",
-    "gender",           "fiscalNumber",  "ivaCode",
-    "companyName",      "companyFiscalNumber", "registeredOffice",
-    "idCard",           "expirationDate", "mobilePhone",
-    "email",            "digitalAddress", "address",
-    "domicileStreetAddress", "domicilePostalCode", "domicileMunicipality",
-    "domicileProvince", "domicileNation",
+    "spidCode",
+    "name",
+    "familyName",
+    "placeOfBirth",
+    "countyOfBirth",
+    "dateOfBirth",
+    "gender",
+    "fiscalNumber",
+    "ivaCode",
+    "companyName",
+    "companyFiscalNumber",
+    "registeredOffice",
+    "idCard",
+    "expirationDate",
+    "mobilePhone",
+    "email",
+    "digitalAddress",
+    "address",
+    "domicileStreetAddress",
+    "domicilePostalCode",
+    "domicileMunicipality",
+    "domicileProvince",
+    "domicileNation",
 };
 
-static const char *const default_attrs[] = {"spidCode",    "fiscalNumber", "name",
-                                            "familyName",  "dateOfBirth",  "gender",
-                                            "placeOfBirth", "email",       "mobilePhone"};
+static const char *const default_attrs[] = {"spidCode",     "fiscalNumber", "name",
+                                            "familyName",   "dateOfBirth",  "gender",
+                                            "placeOfBirth", "email",        "mobilePhone"};
 
 struct load_state {
     struct sp_config *cfg;
@@ -161,8 +184,7 @@ static enum sp_err opt_set(struct sp_config *cfg, const struct opt *o, const cha
     case OPT_BOOL:
         if (strcmp(value, "true") == 0 || strcmp(value, "yes") == 0 || strcmp(value, "1") == 0)
             *(bool *)(void *)base = true;
-        else if (strcmp(value, "false") == 0 || strcmp(value, "no") == 0 ||
-                 strcmp(value, "0") == 0)
+        else if (strcmp(value, "false") == 0 || strcmp(value, "no") == 0 || strcmp(value, "0") == 0)
             *(bool *)(void *)base = false;
         else {
             *why = "expected true or false";

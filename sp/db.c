@@ -99,9 +99,8 @@ static void db_conn_free(void *p)
 static struct db_conn *db_conn_open(struct sp_db *db)
 {
     struct db_conn *c = sp_xcalloc(1, sizeof(*c));
-    int rc = sqlite3_open_v2(db->path, &c->db,
-                             SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-                             NULL);
+    int rc = sqlite3_open_v2(
+        db->path, &c->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
     if (rc != SQLITE_OK) {
         sp_errorx("cannot open database %s: %s", db->path,
                   c->db ? sqlite3_errmsg(c->db) : sqlite3_errstr(rc));

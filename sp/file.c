@@ -132,7 +132,8 @@ enum sp_err sp_file_check_secrecy(const char *path, struct sp_buf *err)
     }
     if ((st.st_mode & (S_IRWXG | S_IRWXO)) != 0) {
         if (err != NULL)
-            sp_buf_addf(err, "%s: key file is accessible by group or others (mode %03o); "
+            sp_buf_addf(err,
+                        "%s: key file is accessible by group or others (mode %03o); "
                         "run chmod 600",
                         path, (unsigned)(st.st_mode & 0777));
         return SP_ERR_PERM;

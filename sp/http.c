@@ -288,9 +288,8 @@ static bool is_form_post(struct MHD_Connection *conn)
 }
 
 static enum MHD_Result http_access(void *cls, struct MHD_Connection *conn, const char *url,
-                                   const char *method, const char *version,
-                                   const char *upload_data, size_t *upload_data_size,
-                                   void **con_cls)
+                                   const char *method, const char *version, const char *upload_data,
+                                   size_t *upload_data_size, void **con_cls)
 {
     struct sp_http *h = cls;
     struct http_conn *hc = *con_cls;
@@ -395,10 +394,9 @@ struct sp_http *sp_http_start(const char *addr, unsigned port, unsigned threads,
     h->app = app;
     h->daemon = MHD_start_daemon(
         MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG, 0, NULL, NULL,
-        http_access, h, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sin,
-        MHD_OPTION_THREAD_POOL_SIZE, threads, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
-        (size_t)SP_MAX_HEADER_BYTES, MHD_OPTION_CONNECTION_TIMEOUT,
-        (unsigned)SP_CONN_TIMEOUT_SEC, MHD_OPTION_CONNECTION_LIMIT,
+        http_access, h, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sin, MHD_OPTION_THREAD_POOL_SIZE,
+        threads, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)SP_MAX_HEADER_BYTES,
+        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)SP_CONN_TIMEOUT_SEC, MHD_OPTION_CONNECTION_LIMIT,
         (unsigned)SP_MAX_CONNECTIONS, MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024u,
         MHD_OPTION_URI_LOG_CALLBACK, http_uri_log, NULL, MHD_OPTION_NOTIFY_COMPLETED,
         http_completed, NULL, MHD_OPTION_EXTERNAL_LOGGER, http_mhd_log, NULL, MHD_OPTION_END);

@@ -45,12 +45,39 @@ void sp_saml_assign(char **field, const char *value)
 static xmlNode *spid_authnreq_get_xmlNode(LassoNode *node, gboolean dump)
 {
     xmlNode *x = orig_authnreq_get_xmlNode(node, dump);
+    const char *purpose;
+    xmlChar *force;
+
     if (x == NULL || dump)
         return x;
     xmlUnsetProp(x, BAD_CAST "IsPassive");
+    /* ForceAuthn is optional at SpidL1: omit it rather than send "false" */
+    force = xmlGetProp(x, BAD_CAST "ForceAuthn");
+    if (force != NULL && xmlStrEqual(force, BAD_CAST "false"))
+        xmlUnsetProp(x, BAD_CAST "ForceAuthn");
+    xmlFree(force);
     for (xmlNode *c = x->children; c != NULL; c = c->next)
         if (c->type == XML_ELEMENT_NODE && xmlStrEqual(c->name, BAD_CAST "NameIDPolicy"))
             xmlUnsetProp(c, BAD_CAST "AllowCreate");
+    /* PU-01: samlp:Extensions/spid:Purpose right after saml:Issuer; lasso puts
+     * the POST signature after the Issuer later, which keeps schema order */
+    purpose = g_object_get_data(G_OBJECT(node), SP_SAML_PURPOSE_KEY);
+    if (purpose != NULL) {
+        xmlNs *samlp = xmlSearchNsByHref(x->doc, x, BAD_CAST LASSO_SAML2_PROTOCOL_HREF);
+        xmlNode *ext = xmlNewNode(samlp, BAD_CAST "Extensions");
+        xmlNs *spid = xmlNewNs(ext, BAD_CAST SP_SPID_NS, BAD_CAST "spid");
+        xmlNode *issuer = NULL;
+        xmlNewTextChild(ext, spid, BAD_CAST "Purpose", BAD_CAST purpose);
+        for (xmlNode *c = x->children; c != NULL; c = c->next)
+            if (c->type == XML_ELEMENT_NODE && xmlStrEqual(c->name, BAD_CAST "Issuer"))
+                issuer = c;
+        if (issuer != NULL)
+            xmlAddNextSibling(issuer, ext);
+        else if (x->children != NULL)
+            xmlAddPrevSibling(x->children, ext);
+        else
+            xmlAddChild(x, ext);
+    }
     return x;
 }
 

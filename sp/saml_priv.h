@@ -10,6 +10,12 @@
 
 #include "sp/saml.h"
 
+#define SP_SAML_PURPOSE_KEY "spid-sp-purpose" /* g_object data on an AuthnRequest */
+#define SP_SPID_NS "https://spid.gov.it/saml-extensions"
+#define SP_NAMEID_ENTITY "urn:oasis:names:tc:SAML:2.0:nameid-format:entity"
+#define SP_NAMEID_TRANSIENT "urn:oasis:names:tc:SAML:2.0:nameid-format:transient"
+#define SP_SPID_LEVEL_PREFIX "https://www.spid.gov.it/SpidL"
+
 struct sp_idp_info {
     char *entity_id;
     char *display_name;

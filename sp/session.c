@@ -89,8 +89,8 @@ static void session_touch(struct sp_db *db, const char *hash, int64_t now)
     sp_db_done(st);
 }
 
-enum sp_err sp_session_lookup(struct sp_db *db, const char *token, int64_t now,
-                              unsigned idle_sec, struct sp_session *out)
+enum sp_err sp_session_lookup(struct sp_db *db, const char *token, int64_t now, unsigned idle_sec,
+                              struct sp_session *out)
 {
     static const char sql[] =
         "SELECT user_cf, method, level, idp, name_id, name_qualifier, session_index,"

@@ -14,8 +14,8 @@ static const struct {
     const char *attr;
     int col; /* parameter index in the upsert below */
 } users_fields[] = {
-    {"name", 2},   {"familyName", 3}, {"dateOfBirth", 4}, {"gender", 5},
-    {"placeOfBirth", 6}, {"email", 7}, {"mobilePhone", 8},
+    {"name", 2},         {"familyName", 3}, {"dateOfBirth", 4}, {"gender", 5},
+    {"placeOfBirth", 6}, {"email", 7},      {"mobilePhone", 8},
 };
 
 static const char *users_attr(const struct sp_login_record *rec, const char *name)
@@ -26,8 +26,7 @@ static const char *users_attr(const struct sp_login_record *rec, const char *nam
     return NULL;
 }
 
-enum sp_err sp_users_record_login(struct sp_db *db, const struct sp_login_record *rec,
-                                  int64_t now)
+enum sp_err sp_users_record_login(struct sp_db *db, const struct sp_login_record *rec, int64_t now)
 {
     /* a field absent from this login keeps its stored value */
     static const char upsert[] =
@@ -76,8 +75,7 @@ enum sp_err sp_users_record_login(struct sp_db *db, const struct sp_login_record
     sqlite3_bind_text(st, 1, rec->cf, -1, SQLITE_TRANSIENT);
     sqlite3_bind_text(st, 2, rec->method, -1, SQLITE_TRANSIENT);
     sqlite3_bind_text(st, 3, rec->issuer ? rec->issuer : "", -1, SQLITE_TRANSIENT);
-    sqlite3_bind_text(st, 4, rec->external_id ? rec->external_id : rec->cf, -1,
-                      SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 4, rec->external_id ? rec->external_id : rec->cf, -1, SQLITE_TRANSIENT);
     sqlite3_bind_int64(st, 5, now);
     if (sqlite3_step(st) != SQLITE_DONE)
         rc = sp_db_fail(db, "identities upsert");

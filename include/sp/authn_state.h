@@ -24,7 +24,7 @@ struct sp_authn_pending {
     unsigned attr_index;
     int64_t issue_instant_ms;
     char *next;
-    int64_t expires_at; /* seconds */
+    int64_t expires_at;  /* seconds */
     int64_t consumed_at; /* 0 while pending */
 };
 

@@ -17,8 +17,8 @@
 #define SP_CF_PERSON_LEN 16 /* ordinary natural-person code */
 #define SP_CF_SHORT_LEN 11  /* provisional natural-person code, company code, partita IVA */
 #define SP_CF_NAME_CODE_LEN 3
-#define SP_CF_SPID_PREFIX "TINIT-"  /* fiscalNumber, companyFiscalNumber */
-#define SP_CF_VAT_PREFIX "VATIT-"   /* ivaCode */
+#define SP_CF_SPID_PREFIX "TINIT-" /* fiscalNumber, companyFiscalNumber */
+#define SP_CF_VAT_PREFIX "VATIT-"  /* ivaCode */
 
 /* What a valid person code is: an ordinary 16-character code or a provisional one. */
 enum sp_cf_kind { SP_CF_KIND_PERSON, SP_CF_KIND_PROVISIONAL };

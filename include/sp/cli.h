@@ -8,4 +8,16 @@
 /* Run the subcommand named by argv[1]; returns the process exit status. */
 int sp_cli_main(int argc, char **argv);
 
+struct sp_config;
+
+/* Load the configuration (NULL path: defaults) and set the log level, or
+ * print "file:line: message" to stderr and return NULL. */
+struct sp_config *sp_cli_load_config(const char *path);
+
+/* Subcommands: argv[0] is the subcommand name; return the exit status. */
+int sp_cli_serve(int argc, char **argv);
+int sp_cli_keygen(int argc, char **argv);
+int sp_cli_metadata(int argc, char **argv);
+int sp_cli_dev_idp(int argc, char **argv);
+
 #endif /* SP_CLI_H */

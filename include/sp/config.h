@@ -35,17 +35,17 @@ struct sp_config {
     char *listen;
     unsigned port;
     char *data_dir;
-    char *key_file;  /* default <data_dir>/sp-key.pem */
-    char *cert_file; /* default <data_dir>/sp-cert.pem */
-    char *idp_metadata; /* space-separated files and directories */
-    unsigned default_level;         /* 1..3 */
-    enum sp_binding binding;        /* AUTO = Redirect if the IdP offers it */
-    unsigned attr_service_index;    /* default AttributeConsumingServiceIndex */
-    unsigned session_idle_sec;      /* idle timeout, default 1800 */
-    unsigned session_lifetime_sec;  /* absolute lifetime, default 8 h */
-    unsigned clock_skew_sec;        /* tolerance for SAML instants */
-    unsigned request_ttl_sec;       /* lifetime of a pending AuthnRequest */
-    unsigned threads;               /* HTTP worker threads; 0 = one per core */
+    char *key_file;                /* default <data_dir>/sp-key.pem */
+    char *cert_file;               /* default <data_dir>/sp-cert.pem */
+    char *idp_metadata;            /* space-separated files and directories */
+    unsigned default_level;        /* 1..3 */
+    enum sp_binding binding;       /* AUTO = Redirect if the IdP offers it */
+    unsigned attr_service_index;   /* default AttributeConsumingServiceIndex */
+    unsigned session_idle_sec;     /* idle timeout, default 1800 */
+    unsigned session_lifetime_sec; /* absolute lifetime, default 8 h */
+    unsigned clock_skew_sec;       /* tolerance for SAML instants */
+    unsigned request_ttl_sec;      /* lifetime of a pending AuthnRequest */
+    unsigned threads;              /* HTTP worker threads; 0 = one per core */
     char *log_level;
     bool test_hooks; /* compiled in, off unless set: test-only endpoints */
 

@@ -21,10 +21,10 @@
 struct sp_req_priv;
 
 struct sp_req {
-    const char *method;     /* "GET", "POST", ... */
-    const char *path;       /* decoded path, no query */
-    const char *raw_query;  /* exactly as received after '?', "" when none */
-    const char *body;       /* NUL-terminated copy of the body */
+    const char *method;    /* "GET", "POST", ... */
+    const char *path;      /* decoded path, no query */
+    const char *raw_query; /* exactly as received after '?', "" when none */
+    const char *body;      /* NUL-terminated copy of the body */
     size_t body_len;
     const char *client_ip;
     const char *request_id; /* 16 hex characters, also in every log line */

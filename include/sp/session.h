@@ -17,7 +17,7 @@ struct sp_db;
 
 struct sp_session {
     char *user_cf;
-    char *method; /* "spid", "pin", "cns" */
+    char *method;   /* "spid", "pin", "cns" */
     unsigned level; /* SPID level, 0 for other methods */
     char *idp;      /* NULL when not SPID */
     char *name_id;  /* as received, for Single Logout */
@@ -40,8 +40,8 @@ enum sp_err sp_session_create(struct sp_db *db, const struct sp_session *s, int6
  * sessions, SP_ERR_EXPIRED when idle too long or past its lifetime (the
  * session is ended then). out is freed with sp_session_cleanup.
  */
-enum sp_err sp_session_lookup(struct sp_db *db, const char *token, int64_t now,
-                              unsigned idle_sec, struct sp_session *out);
+enum sp_err sp_session_lookup(struct sp_db *db, const char *token, int64_t now, unsigned idle_sec,
+                              struct sp_session *out);
 
 /* End the session of token (idempotent). */
 enum sp_err sp_session_end(struct sp_db *db, const char *token, int64_t now);

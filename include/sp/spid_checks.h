@@ -21,50 +21,56 @@
  * the names.
  */
 #define SP_CHECK_MAP(X)                                                                            \
-    X(OK, "RS-00", 200, "Accesso riuscito.")                                                      \
-    X(MALFORMED, "RS-05", 400, "La risposta ricevuta dal gestore dell'identità non è leggibile.") \
-    X(DTD, "RS-05", 400, "La risposta ricevuta contiene costrutti XML non ammessi.")              \
-    X(TOO_LARGE, "RS-05", 400, "La risposta ricevuta è troppo grande.")                           \
-    X(ROOT, "RS-06", 400, "Il messaggio ricevuto non è una risposta SAML.")                       \
-    X(RESPONSE_ID, "RS-10", 400, "La risposta non ha un identificativo valido.")                  \
-    X(RESPONSE_VERSION, "RS-11", 400, "La versione del protocollo della risposta non è 2.0.")    \
-    X(RESPONSE_ISSUE_INSTANT, "RS-12", 400, "La data della risposta non è valida.")              \
-    X(RESPONSE_TIME, "RS-13", 400, "La data della risposta non è coerente con la richiesta.")    \
-    X(IN_RESPONSE_TO, "RS-14", 400, "La risposta non corrisponde a una richiesta di accesso in corso.") \
-    X(DESTINATION, "RS-15", 400, "La risposta era destinata a un altro indirizzo.")              \
-    X(STATUS, "RS-16", 400, "La risposta non contiene un esito valido.")                          \
-    X(STATUS_FAILURE, "RS-16", 403, "Il gestore dell'identità non ha autenticato l'utente.")     \
-    X(NO_ASSERTION, "RS-17", 400, "La risposta non contiene un'asserzione di autenticazione.")   \
-    X(RESPONSE_ISSUER, "RS-18", 400, "La risposta proviene da un gestore diverso da quello scelto.") \
-    X(RESPONSE_ISSUER_FORMAT, "RS-19", 400, "L'emittente della risposta non è nel formato previsto.") \
-    X(ASSERTION_UNSIGNED, "RS-20", 401, "L'asserzione di autenticazione non è firmata.")          \
-    X(SIGNATURE_STRUCTURE, "RS-23", 401, "La firma della risposta non copre i dati ricevuti.")    \
-    X(SIGNATURE_ALGORITHM, "RS-24", 401, "La risposta è firmata con un algoritmo non ammesso.")   \
+    X(OK, "RS-00", 200, "Accesso riuscito.")                                                       \
+    X(MALFORMED, "RS-05", 400, "La risposta ricevuta dal gestore dell'identità non è leggibile.")  \
+    X(DTD, "RS-05", 400, "La risposta ricevuta contiene costrutti XML non ammessi.")               \
+    X(TOO_LARGE, "RS-05", 400, "La risposta ricevuta è troppo grande.")                            \
+    X(ROOT, "RS-06", 400, "Il messaggio ricevuto non è una risposta SAML.")                        \
+    X(RESPONSE_ID, "RS-10", 400, "La risposta non ha un identificativo valido.")                   \
+    X(RESPONSE_VERSION, "RS-11", 400, "La versione del protocollo della risposta non è 2.0.")      \
+    X(RESPONSE_ISSUE_INSTANT, "RS-12", 400, "La data della risposta non è valida.")                \
+    X(RESPONSE_TIME, "RS-13", 400, "La data della risposta non è coerente con la richiesta.")      \
+    X(IN_RESPONSE_TO, "RS-14", 400,                                                                \
+      "La risposta non corrisponde a una richiesta di accesso in corso.")                          \
+    X(DESTINATION, "RS-15", 400, "La risposta era destinata a un altro indirizzo.")                \
+    X(STATUS, "RS-16", 400, "La risposta non contiene un esito valido.")                           \
+    X(STATUS_FAILURE, "RS-16", 403, "Il gestore dell'identità non ha autenticato l'utente.")       \
+    X(NO_ASSERTION, "RS-17", 400, "La risposta non contiene un'asserzione di autenticazione.")     \
+    X(RESPONSE_ISSUER, "RS-18", 400,                                                               \
+      "La risposta proviene da un gestore diverso da quello scelto.")                              \
+    X(RESPONSE_ISSUER_FORMAT, "RS-19", 400,                                                        \
+      "L'emittente della risposta non è nel formato previsto.")                                    \
+    X(ASSERTION_UNSIGNED, "RS-20", 401, "L'asserzione di autenticazione non è firmata.")           \
+    X(SIGNATURE_STRUCTURE, "RS-23", 401, "La firma della risposta non copre i dati ricevuti.")     \
+    X(SIGNATURE_ALGORITHM, "RS-24", 401, "La risposta è firmata con un algoritmo non ammesso.")    \
     X(DUPLICATE_ID, "RS-23", 400, "La risposta contiene identificativi duplicati.")                \
-    X(COMMENT, "RS-23", 400, "La risposta contiene commenti nei dati firmati.")                   \
-    X(ASSERTION_ID, "RS-30", 400, "L'asserzione non ha un identificativo valido.")                \
-    X(ASSERTION_VERSION, "RS-30", 400, "La versione dell'asserzione non è 2.0.")                 \
-    X(ASSERTION_ISSUE_INSTANT, "RS-31", 400, "La data dell'asserzione non è valida.")            \
-    X(ASSERTION_TIME, "RS-31", 400, "La data dell'asserzione non è coerente con la richiesta.")  \
-    X(ASSERTION_ISSUER, "RS-32", 400, "L'asserzione proviene da un gestore diverso da quello scelto.") \
-    X(ASSERTION_ISSUER_FORMAT, "RS-32", 400, "L'emittente dell'asserzione non è nel formato previsto.") \
-    X(SUBJECT, "RS-40", 400, "L'asserzione non indica il soggetto autenticato.")                  \
-    X(NAMEID, "RS-41", 400, "L'asserzione non contiene l'identificativo del soggetto.")           \
-    X(NAMEID_FORMAT, "RS-42", 400, "L'identificativo del soggetto non è nel formato previsto.")  \
-    X(NAMEID_QUALIFIER, "RS-43", 400, "L'identificativo del soggetto non è qualificato.")         \
+    X(COMMENT, "RS-23", 400, "La risposta contiene commenti nei dati firmati.")                    \
+    X(ASSERTION_ID, "RS-30", 400, "L'asserzione non ha un identificativo valido.")                 \
+    X(ASSERTION_VERSION, "RS-30", 400, "La versione dell'asserzione non è 2.0.")                   \
+    X(ASSERTION_ISSUE_INSTANT, "RS-31", 400, "La data dell'asserzione non è valida.")              \
+    X(ASSERTION_TIME, "RS-31", 400, "La data dell'asserzione non è coerente con la richiesta.")    \
+    X(ASSERTION_ISSUER, "RS-32", 400,                                                              \
+      "L'asserzione proviene da un gestore diverso da quello scelto.")                             \
+    X(ASSERTION_ISSUER_FORMAT, "RS-32", 400,                                                       \
+      "L'emittente dell'asserzione non è nel formato previsto.")                                   \
+    X(SUBJECT, "RS-40", 400, "L'asserzione non indica il soggetto autenticato.")                   \
+    X(NAMEID, "RS-41", 400, "L'asserzione non contiene l'identificativo del soggetto.")            \
+    X(NAMEID_FORMAT, "RS-42", 400, "L'identificativo del soggetto non è nel formato previsto.")    \
+    X(NAMEID_QUALIFIER, "RS-43", 400, "L'identificativo del soggetto non è qualificato.")          \
     X(SUBJECT_CONFIRMATION, "RS-50", 400, "L'asserzione non ha una conferma del soggetto valida.") \
-    X(SUBJECT_CONFIRMATION_DATA, "RS-51", 400, "L'asserzione non ha i dati di conferma del soggetto.") \
-    X(RECIPIENT, "RS-52", 400, "L'asserzione era destinata a un altro servizio.")                 \
+    X(SUBJECT_CONFIRMATION_DATA, "RS-51", 400,                                                     \
+      "L'asserzione non ha i dati di conferma del soggetto.")                                      \
+    X(RECIPIENT, "RS-52", 400, "L'asserzione era destinata a un altro servizio.")                  \
     X(SCD_IN_RESPONSE_TO, "RS-53", 400, "L'asserzione non corrisponde alla richiesta di accesso.") \
-    X(SCD_NOT_ON_OR_AFTER, "RS-54", 400, "L'asserzione è scaduta.")                               \
-    X(CONDITIONS, "RS-60", 400, "L'asserzione non contiene le condizioni di validità.")          \
-    X(NOT_BEFORE, "RS-61", 400, "L'asserzione non è ancora valida.")                              \
-    X(NOT_ON_OR_AFTER, "RS-62", 400, "L'asserzione è scaduta.")                                   \
-    X(AUDIENCE, "RS-63", 400, "L'asserzione era destinata a un altro servizio.")                  \
-    X(AUTHN_STATEMENT, "RS-70", 400, "L'asserzione non descrive l'autenticazione svolta.")        \
-    X(AUTHN_CONTEXT, "RS-71", 400, "Il livello SPID dell'autenticazione non è riconosciuto.")    \
-    X(LEVEL, "RS-72", 403, "Il livello SPID usato è inferiore a quello richiesto dal servizio.") \
-    X(ATTRIBUTES, "RS-80", 400, "Gli attributi dell'utente ricevuti non sono validi.")            \
+    X(SCD_NOT_ON_OR_AFTER, "RS-54", 400, "L'asserzione è scaduta.")                                \
+    X(CONDITIONS, "RS-60", 400, "L'asserzione non contiene le condizioni di validità.")            \
+    X(NOT_BEFORE, "RS-61", 400, "L'asserzione non è ancora valida.")                               \
+    X(NOT_ON_OR_AFTER, "RS-62", 400, "L'asserzione è scaduta.")                                    \
+    X(AUDIENCE, "RS-63", 400, "L'asserzione era destinata a un altro servizio.")                   \
+    X(AUTHN_STATEMENT, "RS-70", 400, "L'asserzione non descrive l'autenticazione svolta.")         \
+    X(AUTHN_CONTEXT, "RS-71", 400, "Il livello SPID dell'autenticazione non è riconosciuto.")      \
+    X(LEVEL, "RS-72", 403, "Il livello SPID usato è inferiore a quello richiesto dal servizio.")   \
+    X(ATTRIBUTES, "RS-80", 400, "Gli attributi dell'utente ricevuti non sono validi.")             \
     X(ATTRIBUTE_MISSING, "RS-82", 403, "Mancano dati dell'utente indispensabili al servizio.")
 
 enum sp_check {
@@ -107,9 +113,9 @@ struct sp_check_expect {
 struct sp_check_result {
     enum sp_check code;
     char detail[256];
-    int anomaly;            /* nrNN from StatusMessage when code == STATUS_FAILURE, else 0 */
-    char status_code[160];  /* top-level StatusCode@Value when present */
-    char sub_status[160];   /* nested StatusCode@Value when present */
+    int anomaly;           /* nrNN from StatusMessage when code == STATUS_FAILURE, else 0 */
+    char status_code[160]; /* top-level StatusCode@Value when present */
+    char sub_status[160];  /* nested StatusCode@Value when present */
 };
 
 struct sp_spid_attr {
@@ -121,11 +127,11 @@ struct sp_spid_attr {
 struct sp_spid_assertion {
     char *response_id;
     char *assertion_id;
-    char *name_id;        /* trimmed */
-    char *name_id_raw;    /* as received (for logout) */
+    char *name_id;     /* trimmed */
+    char *name_id_raw; /* as received (for logout) */
     char *name_qualifier;
-    char *session_index;  /* NULL when absent */
-    unsigned level;       /* 1..3 */
+    char *session_index;        /* NULL when absent */
+    unsigned level;             /* 1..3 */
     int64_t not_on_or_after_ms; /* SubjectConfirmationData@NotOnOrAfter */
     struct sp_spid_attr *attrs;
     unsigned n_attrs;

@@ -34,7 +34,6 @@ void sp_tmpl_page(struct sp_resp *resp, int status, const char *title, const cha
                   const struct sp_tmpl_var *vars, size_t nvars);
 
 /* An error page in Italian: title, message, and a link back to the login page. */
-void sp_tmpl_error_page(struct sp_resp *resp, int status, const char *title,
-                        const char *message);
+void sp_tmpl_error_page(struct sp_resp *resp, int status, const char *title, const char *message);
 
 #endif /* SP_TMPL_H */

@@ -31,11 +31,11 @@ struct sp_user_attr {
 
 /* A login by a credential, for sp_users_record_login. */
 struct sp_login_record {
-    const char *cf;          /* validated, upper case */
-    const char *method;      /* "spid", "pin", "cns" */
-    const char *issuer;      /* IdP entity ID, CA, "" */
-    const char *external_id; /* spidCode, certificate serial, ... */
-    const char *source;      /* attribute source label, e.g. "spid" */
+    const char *cf;                   /* validated, upper case */
+    const char *method;               /* "spid", "pin", "cns" */
+    const char *issuer;               /* IdP entity ID, CA, "" */
+    const char *external_id;          /* spidCode, certificate serial, ... */
+    const char *source;               /* attribute source label, e.g. "spid" */
     const struct sp_user_attr *attrs; /* SPID attribute names */
     unsigned n_attrs;
 };
@@ -46,8 +46,7 @@ struct sp_login_record {
  * (name, familyName, dateOfBirth, gender, placeOfBirth, email, mobilePhone).
  * Run inside the caller's transaction when it has one.
  */
-enum sp_err sp_users_record_login(struct sp_db *db, const struct sp_login_record *rec,
-                                  int64_t now);
+enum sp_err sp_users_record_login(struct sp_db *db, const struct sp_login_record *rec, int64_t now);
 
 /* Load a person; SP_ERR_NOT_FOUND when unknown. Free with sp_user_cleanup. */
 enum sp_err sp_users_get(struct sp_db *db, const char *cf, struct sp_user *out);

@@ -1,0 +1,47 @@
+/*
+ * app: the running service: configuration, database, IdP set, our metadata,
+ * and the HTTP entry point that dispatches through the route table.
+ */
+#ifndef SP_APP_H
+#define SP_APP_H
+
+#include <stddef.h>
+
+#include "sp/config.h"
+#include "sp/err.h"
+#include "sp/saml_acs.h"
+
+struct sp_buf;
+struct sp_db;
+struct sp_idp_set;
+struct sp_req;
+struct sp_resp;
+
+#define SP_SESSION_COOKIE "spid_sp_session"
+#define SP_BINDING_COOKIE "spid_sp_login"
+
+struct sp_app {
+    const struct sp_config *cfg;
+    struct sp_db *db;
+    struct sp_idp_set *idps;
+    char *metadata_xml; /* our signed SP metadata, built once */
+    size_t metadata_len;
+    char *acs_url;
+    char *slo_url;
+    unsigned session_cookie_flags;
+    unsigned binding_cookie_flags;
+    struct sp_saml_env saml;
+};
+
+/*
+ * Load keys (refusing insecure key files), build and sign our metadata, load
+ * every IdP, open and migrate the database. On failure err says why and
+ * nothing stays allocated.
+ */
+enum sp_err sp_app_init(struct sp_app *app, const struct sp_config *cfg, struct sp_buf *err);
+void sp_app_cleanup(struct sp_app *app);
+
+/* The HTTP handler (sp_http_handler_fn) over the route table of routes.c. */
+void sp_app_handle(void *app, struct sp_req *req, struct sp_resp *resp);
+
+#endif /* SP_APP_H */

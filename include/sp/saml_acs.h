@@ -1,0 +1,48 @@
+/*
+ * saml_acs: the Assertion Consumer Service. Takes the POSTed SAMLResponse,
+ * binds it to our pending request and to the browser, has lasso verify the
+ * signatures with the IdP metadata keys, runs every SPID check
+ * (spid_checks.c), and in one transaction consumes the pending request,
+ * records the message IDs against replay, updates the person and opens the
+ * session.
+ */
+#ifndef SP_SAML_ACS_H
+#define SP_SAML_ACS_H
+
+#include "sp/config.h"
+#include "sp/err.h"
+#include "sp/rand.h"
+#include "sp/spid_checks.h"
+
+struct sp_db;
+struct sp_idp_set;
+
+struct sp_saml_env {
+    const struct sp_config *cfg;
+    struct sp_db *db;
+    const struct sp_idp_set *idps;
+    const char *acs_url;
+};
+
+struct sp_acs_result {
+    int http_status;     /* 302 on success, 4xx otherwise */
+    enum sp_check check; /* which check decided (OK on success) */
+    int anomaly;         /* nrNN from the IdP, 0 when none */
+    const char *title;   /* Italian page title and message (static) */
+    const char *message;
+    char session_token[SP_RAND_TOKEN_LEN + 1]; /* success only */
+    char *next;                                /* success only; free() */
+    char *idp;                                 /* IdP of the pending request, or NULL; free() */
+};
+
+/*
+ * Process one Response. binding_token is the value of the browser-binding
+ * cookie (NULL if absent). Returns SP_OK when the login succeeded; otherwise
+ * res says what to show. Free res with sp_acs_result_cleanup.
+ */
+enum sp_err sp_saml_acs_process(const struct sp_saml_env *env, const char *saml_response,
+                                const char *relay_state, const char *binding_token,
+                                struct sp_acs_result *res);
+void sp_acs_result_cleanup(struct sp_acs_result *res);
+
+#endif /* SP_SAML_ACS_H */

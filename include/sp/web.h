@@ -1,0 +1,39 @@
+/*
+ * web: the request handlers behind the route table of routes.c. Each gets
+ * the app, the request, the response, and the caller's session when the
+ * route requires one (NULL otherwise).
+ */
+#ifndef SP_WEB_H
+#define SP_WEB_H
+
+struct sp_app;
+struct sp_req;
+struct sp_resp;
+struct sp_session;
+
+typedef void (*sp_web_handler_fn)(struct sp_app *app, struct sp_req *req, struct sp_resp *resp,
+                                  const struct sp_session *s);
+
+/* web_spid.c */
+void sp_web_spid_login(struct sp_app *app, struct sp_req *req, struct sp_resp *resp,
+                       const struct sp_session *s);
+void sp_web_spid_acs(struct sp_app *app, struct sp_req *req, struct sp_resp *resp,
+                     const struct sp_session *s);
+
+/* web_pages.c */
+void sp_web_index(struct sp_app *app, struct sp_req *req, struct sp_resp *resp,
+                  const struct sp_session *s);
+void sp_web_metadata(struct sp_app *app, struct sp_req *req, struct sp_resp *resp,
+                     const struct sp_session *s);
+void sp_web_me(struct sp_app *app, struct sp_req *req, struct sp_resp *resp,
+               const struct sp_session *s);
+void sp_web_logout(struct sp_app *app, struct sp_req *req, struct sp_resp *resp,
+                   const struct sp_session *s);
+void sp_web_healthz(struct sp_app *app, struct sp_req *req, struct sp_resp *resp,
+                    const struct sp_session *s);
+void sp_web_static(struct sp_app *app, struct sp_req *req, struct sp_resp *resp,
+                   const struct sp_session *s);
+void sp_web_test_clock(struct sp_app *app, struct sp_req *req, struct sp_resp *resp,
+                       const struct sp_session *s);
+
+#endif /* SP_WEB_H */

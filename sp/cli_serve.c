@@ -1,0 +1,97 @@
+/*
+ * cli_serve: `spid-sp serve [--config FILE] [--check]`: load and validate
+ * everything, then listen until SIGINT/SIGTERM and free everything.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "sp/app.h"
+#include "sp/buf.h"
+#include "sp/cli.h"
+#include "sp/config.h"
+#include "sp/http.h"
+#include "sp/log.h"
+#include "sp/saml.h"
+
+/* Shared by the subcommands: load the configuration or print file:line. */
+struct sp_config *sp_cli_load_config(const char *path)
+{
+    struct sp_config *cfg = NULL;
+    struct sp_buf err;
+
+    sp_buf_init(&err, 4096);
+    if (sp_config_load(path, &cfg, &err) != SP_OK) {
+        fprintf(stderr, "spid-sp: %s\n", sp_buf_str(&err));
+        cfg = NULL;
+    } else {
+        sp_log_set_level((enum sp_log_level)sp_log_level_parse(cfg->log_level));
+    }
+    sp_buf_cleanup(&err);
+    return cfg;
+}
+
+int sp_cli_serve(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"config", required_argument, NULL, 'c'},
+        {"check", no_argument, NULL, 'n'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    const char *config = NULL;
+    int check = 0, c, status = 1;
+    struct sp_config *cfg = NULL;
+    struct sp_app app;
+    struct sp_http *http = NULL;
+    struct sp_buf err;
+
+    memset(&app, 0, sizeof(app));
+    sp_buf_init(&err, 8192);
+    while ((c = getopt_long(argc, argv, "c:nh", opts, NULL)) != -1) {
+        switch (c) {
+        case 'c':
+            config = optarg;
+            break;
+        case 'n':
+            check = 1;
+            break;
+        case 'h':
+            printf("usage: spid-sp serve [--config FILE] [--check]\n");
+            return 0;
+        default:
+            fprintf(stderr, "usage: spid-sp serve [--config FILE] [--check]\n");
+            return 2;
+        }
+    }
+    cfg = sp_cli_load_config(config);
+    if (cfg == NULL)
+        goto out;
+    if (sp_saml_global_init() != SP_OK)
+        goto out;
+    if (sp_app_init(&app, cfg, &err) != SP_OK) {
+        fprintf(stderr, "spid-sp: %s\n", sp_buf_str(&err));
+        goto out;
+    }
+    if (check) {
+        printf("configuration OK (%s): %u IdP(s), entity ID %s\n", cfg->source,
+               sp_idp_set_count(app.idps), cfg->entity_id);
+        status = 0;
+        goto out;
+    }
+    http = sp_http_start(cfg->listen, cfg->port, cfg->threads, sp_app_handle, &app);
+    if (http == NULL)
+        goto out;
+    sp_info("spid-sp listening on %s:%u, public URL %s, %u IdP(s)", cfg->listen, sp_http_port(http),
+            cfg->base_url, sp_idp_set_count(app.idps));
+    if (cfg->test_hooks)
+        sp_warnx("test hooks are enabled: never use this configuration in production");
+    sp_http_wait_for_signal();
+    status = 0;
+out:
+    sp_http_stop(&http);
+    sp_app_cleanup(&app);
+    sp_config_free(&cfg);
+    sp_buf_cleanup(&err);
+    return status;
+}

@@ -1,0 +1,109 @@
+/*
+ * routes: the one route table (method, path, handler, what it requires) and
+ * the dispatcher that enforces it: session lookup with idle and absolute
+ * timeouts for routes that need one, 404/405 for the rest.
+ */
+#include <string.h>
+
+#include "sp/app.h"
+#include "sp/clock.h"
+#include "sp/http.h"
+#include "sp/log.h"
+#include "sp/session.h"
+#include "sp/str.h"
+#include "sp/tmpl.h"
+#include "sp/web.h"
+
+enum route_auth {
+    ROUTE_PUBLIC,   /* no session needed */
+    ROUTE_OPTIONAL, /* session passed when there is a valid one */
+    ROUTE_SESSION,  /* 401 without a valid session */
+    ROUTE_TEST,     /* only with test_hooks = true */
+};
+
+struct route {
+    const char *method;
+    const char *path;
+    int prefix; /* path is a prefix */
+    sp_web_handler_fn handler;
+    enum route_auth auth;
+};
+
+static const struct route routes[] = {
+    {"GET", "/", 0, sp_web_index, ROUTE_OPTIONAL},
+    {"GET", "/metadata", 0, sp_web_metadata, ROUTE_PUBLIC},
+    {"GET", "/spid/login", 0, sp_web_spid_login, ROUTE_PUBLIC},
+    {"POST", "/spid/acs", 0, sp_web_spid_acs, ROUTE_PUBLIC},
+    {"GET", "/api/me", 0, sp_web_me, ROUTE_SESSION},
+    {"GET", "/logout", 0, sp_web_logout, ROUTE_OPTIONAL},
+    {"GET", "/healthz", 0, sp_web_healthz, ROUTE_PUBLIC},
+    {"GET", "/static/", 1, sp_web_static, ROUTE_PUBLIC},
+    {"POST", "/test/clock", 0, sp_web_test_clock, ROUTE_TEST},
+};
+
+static bool route_match(const struct route *r, const char *path)
+{
+    return r->prefix ? sp_str_has_prefix(path, r->path) : strcmp(path, r->path) == 0;
+}
+
+void sp_app_handle(void *appv, struct sp_req *req, struct sp_resp *resp)
+{
+    struct sp_app *app = appv;
+    const struct route *found = NULL;
+    bool path_known = false;
+    struct sp_session s;
+    const struct sp_session *sp = NULL;
+    const char *token;
+    enum sp_err rc;
+
+    for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
+        if (!route_match(&routes[i], req->path))
+            continue;
+        if (routes[i].auth == ROUTE_TEST && !app->cfg->test_hooks)
+            continue;
+        path_known = true;
+        if (strcmp(routes[i].method, req->method) == 0 ||
+            (strcmp(req->method, "HEAD") == 0 && strcmp(routes[i].method, "GET") == 0)) {
+            found = &routes[i];
+            break;
+        }
+    }
+    if (found == NULL) {
+        if (path_known) {
+            sp_resp_header(resp, "Allow", "GET, POST");
+            sp_tmpl_error_page(resp, 405, "Metodo non consentito",
+                               "Questo indirizzo non accetta il metodo usato dalla richiesta.");
+        } else {
+            sp_tmpl_error_page(resp, 404, "Pagina non trovata",
+                               "L'indirizzo richiesto non esiste.");
+        }
+        return;
+    }
+
+    memset(&s, 0, sizeof(s));
+    if (found->auth == ROUTE_SESSION || found->auth == ROUTE_OPTIONAL) {
+        token = sp_req_cookie(req, SP_SESSION_COOKIE);
+        rc = token
+                 ? sp_session_lookup(app->db, token, sp_clock_now(), app->cfg->session_idle_sec, &s)
+                 : SP_ERR_NOT_FOUND;
+        if (rc == SP_OK) {
+            sp = &s;
+        } else if (rc == SP_ERR_EXPIRED) {
+            sp_info("session expired");
+            sp_resp_cookie(resp, SP_SESSION_COOKIE, "", 0, app->session_cookie_flags);
+        } else if (rc != SP_ERR_NOT_FOUND) {
+            sp_tmpl_error_page(resp, 500, "Errore interno", "Riprovare più tardi.");
+            return;
+        }
+        if (sp == NULL && found->auth == ROUTE_SESSION) {
+            sp_resp_text(resp, 401, "application/json",
+                         rc == SP_ERR_EXPIRED ? "{\"error\":\"session expired\"}\n"
+                                              : "{\"error\":\"no session\"}\n");
+            sp_resp_header(resp, "Cache-Control", "no-store");
+            return;
+        }
+    }
+    sp_resp_header(resp, "Cache-Control", "no-store");
+    found->handler(app, req, resp, sp);
+    sp_session_cleanup(&s);
+}

@@ -1,0 +1,338 @@
+/*
+ * saml_acs: one Response, from the POSTed form to a session.
+ *
+ * Order (lasso-for-spid.md §7.3): strict parse of the decoded bytes; find the
+ * pending request by InResponseTo and check it belongs to this browser
+ * (RelayState and binding cookie, constant-time); lasso verifies signatures
+ * with the keys of the IdP metadata only (rc and signature_status both
+ * inspected, because lasso reports error statuses before enforcing
+ * signatures); the SPID checks on the same bytes; then one transaction.
+ * Every rejection names its reason in the log and gives the browser a 4xx
+ * page; nothing is ever redirected to an error page.
+ */
+#include <lasso/lasso.h>
+#include <string.h>
+
+#include "sp/authn_state.h"
+#include "sp/b64.h"
+#include "sp/buf.h"
+#include "sp/cf.h"
+#include "sp/clock.h"
+#include "sp/db.h"
+#include "sp/digest.h"
+#include "sp/log.h"
+#include "sp/mem.h"
+#include "sp/replay.h"
+#include "sp/saml_acs.h"
+#include "sp/session.h"
+#include "sp/str.h"
+#include "sp/users.h"
+#include "saml_priv.h"
+
+#define SP_MAX_SAMLRESPONSE_B64 (SP_MAX_RESPONSE_BYTES / 3 * 4 + 4096)
+
+static const char acs_title_fail[] = "Accesso non riuscito";
+
+static void acs_fail(struct sp_acs_result *res, enum sp_check check, const char *why)
+{
+    res->check = check;
+    res->http_status = sp_check_http_status(check);
+    res->title = acs_title_fail;
+    res->message = sp_check_message(check);
+    sp_info("SPID response rejected: %s (%s): %s", sp_check_name(check), sp_check_rule(check), why);
+}
+
+static void acs_fail_plain(struct sp_acs_result *res, int status, const char *message,
+                           const char *why)
+{
+    res->check = SP_CHECK_MALFORMED;
+    res->http_status = status;
+    res->title = acs_title_fail;
+    res->message = message;
+    sp_info("SPID response rejected: %s", why);
+}
+
+/* lasso: signatures with the IdP's metadata keys. */
+static bool acs_lasso_verify(const struct sp_saml_env *env, const char *b64,
+                             struct sp_acs_result *res)
+{
+    LassoLogin *login = lasso_login_new(env->idps->server);
+    int rc, sig;
+    bool ok = false;
+
+    if (login == NULL) {
+        acs_fail(res, SP_CHECK_MALFORMED, "lasso_login_new failed");
+        return false;
+    }
+    rc = lasso_login_process_authn_response_msg(login, (char *)b64);
+    sig = LASSO_PROFILE(login)->signature_status;
+    if (sig != 0 && sig != LASSO_DS_ERROR_SIGNATURE_NOT_FOUND) {
+        char why[160];
+        snprintf(why, sizeof(why), "signature invalid (lasso %d: %s)", sig, lasso_strerror(sig));
+        acs_fail(res, SP_CHECK_SIGNATURE_STRUCTURE, why);
+        res->message = "La firma della risposta non è valida.";
+    } else if (rc == 0 || rc == LASSO_PROFILE_ERROR_STATUS_NOT_SUCCESS ||
+               rc == LASSO_PROFILE_ERROR_REQUEST_DENIED) {
+        /* success, or an IdP error status: the SPID checks decide what to show */
+        ok = true;
+    } else if (rc == LASSO_DS_ERROR_SIGNATURE_NOT_FOUND) {
+        acs_fail(res, SP_CHECK_ASSERTION_UNSIGNED, "neither Response nor Assertion is signed");
+    } else if (rc == LASSO_SERVER_ERROR_PROVIDER_NOT_FOUND) {
+        acs_fail(res, SP_CHECK_RESPONSE_ISSUER, "issuer is not a trusted IdP");
+    } else {
+        char why[160];
+        snprintf(why, sizeof(why), "lasso %d: %s", rc, lasso_strerror(rc));
+        acs_fail(res,
+                 rc == LASSO_DS_ERROR_SIGNATURE_VERIFICATION_FAILED ||
+                         rc == LASSO_DS_ERROR_INVALID_REFERENCE_FOR_SAML
+                     ? SP_CHECK_SIGNATURE_STRUCTURE
+                     : SP_CHECK_MALFORMED,
+                 why);
+    }
+    g_object_unref(login);
+    return ok;
+}
+
+/* The pending request must be ours, this browser's, and still open. */
+static bool acs_bind(const struct sp_authn_pending *p, const char *relay_state,
+                     const char *binding_token, int64_t now, struct sp_acs_result *res)
+{
+    char hash[SP_SHA256_HEX_LEN + 1];
+
+    if (relay_state == NULL || !sp_str_eq_ct(relay_state, p->relay_state)) {
+        acs_fail_plain(res, 400,
+                       "La risposta non corrisponde alla richiesta di accesso di questo browser.",
+                       "RelayState does not match the pending request");
+        return false;
+    }
+    if (binding_token == NULL) {
+        acs_fail_plain(res, 403,
+                       "Il browser non ha inviato il cookie della richiesta di accesso: "
+                       "abilitare i cookie e riprovare.",
+                       "browser-binding cookie missing");
+        return false;
+    }
+    sp_sha256_hex(binding_token, strlen(binding_token), hash);
+    if (!sp_str_eq_ct(hash, p->binding_hash)) {
+        acs_fail_plain(res, 403,
+                       "La risposta non corrisponde alla richiesta di accesso di questo browser.",
+                       "browser-binding cookie does not match");
+        return false;
+    }
+    if (p->consumed_at != 0) {
+        acs_fail_plain(res, 403,
+                       "Questa risposta è già stata usata. Ripetere l'accesso dall'inizio.",
+                       "pending request already consumed (replay)");
+        return false;
+    }
+    if (now >= p->expires_at) {
+        acs_fail_plain(res, 403,
+                       "La richiesta di accesso è scaduta. Ripetere l'accesso dall'inizio.",
+                       "pending request expired");
+        return false;
+    }
+    return true;
+}
+
+static void acs_consume_only(const struct sp_saml_env *env, const char *id, int64_t now)
+{
+    if (sp_authn_state_consume(env->db, id, now) != SP_OK)
+        sp_debug("pending request already closed");
+}
+
+/* In one transaction: consume, replay-protect, person, session. */
+static enum sp_err acs_commit(const struct sp_saml_env *env, const struct sp_authn_pending *p,
+                              const struct sp_spid_assertion *a, const char *cf, int64_t now,
+                              struct sp_acs_result *res)
+{
+    struct sp_user_attr *attrs = sp_xcalloc(a->n_attrs + 1, sizeof(*attrs));
+    struct sp_login_record rec;
+    struct sp_session s;
+    const char *spid_code = sp_spid_assertion_attr(a, "spidCode");
+    int64_t replay_until = a->not_on_or_after_ms / 1000 + env->cfg->clock_skew_sec + 60;
+    enum sp_err rc;
+
+    for (unsigned i = 0; i < a->n_attrs; i++) {
+        attrs[i].name = a->attrs[i].name;
+        attrs[i].value = a->attrs[i].value;
+    }
+    memset(&rec, 0, sizeof(rec));
+    rec.cf = cf;
+    rec.method = "spid";
+    rec.issuer = p->idp;
+    rec.external_id = spid_code ? spid_code : cf;
+    rec.source = "spid";
+    rec.attrs = attrs;
+    rec.n_attrs = a->n_attrs;
+    memset(&s, 0, sizeof(s));
+    s.user_cf = (char *)cf;
+    s.method = "spid";
+    s.level = a->level;
+    s.idp = p->idp;
+    s.name_id = a->name_id_raw;
+    s.name_qualifier = a->name_qualifier;
+    s.session_index = a->session_index;
+    if (replay_until < p->expires_at)
+        replay_until = p->expires_at;
+
+    rc = sp_db_begin(env->db);
+    if (rc == SP_OK)
+        rc = sp_authn_state_consume(env->db, p->id, now);
+    if (rc == SP_OK)
+        rc = sp_replay_remember(env->db, a->response_id, "response", replay_until);
+    if (rc == SP_OK)
+        rc = sp_replay_remember(env->db, a->assertion_id, "assertion", replay_until);
+    if (rc == SP_OK)
+        rc = sp_users_record_login(env->db, &rec, now);
+    if (rc == SP_OK)
+        rc =
+            sp_session_create(env->db, &s, now, env->cfg->session_lifetime_sec, res->session_token);
+    if (rc == SP_OK)
+        rc = sp_db_commit(env->db);
+    if (rc != SP_OK) {
+        sp_db_rollback(env->db);
+        memset(res->session_token, 0, sizeof(res->session_token));
+        if (rc == SP_ERR_REPLAY || rc == SP_ERR_EXPIRED || rc == SP_ERR_NOT_FOUND)
+            acs_fail_plain(res, 403,
+                           "Questa risposta è già stata usata. Ripetere l'accesso dall'inizio.",
+                           "replayed response, assertion or request");
+        else
+            acs_fail_plain(res, 500, "Errore interno: riprovare più tardi.",
+                           "database error while opening the session");
+    }
+    free(attrs);
+    return rc;
+}
+
+enum sp_err sp_saml_acs_process(const struct sp_saml_env *env, const char *saml_response,
+                                const char *relay_state, const char *binding_token,
+                                struct sp_acs_result *res)
+{
+    struct sp_buf xml;
+    struct sp_spid_response *r = NULL;
+    struct sp_authn_pending pending;
+    struct sp_check_result cr;
+    struct sp_check_expect exp;
+    struct sp_spid_assertion a;
+    const struct sp_attr_service *svc;
+    const char *irt, *why = NULL, *fiscal;
+    char cf[SP_CF_MAX + 1];
+    enum sp_cf_kind kind;
+    int64_t now_ms = sp_clock_now_ms(), now = now_ms / 1000;
+    bool have_pending = false;
+    enum sp_err rc = SP_ERR_DENIED;
+
+    memset(res, 0, sizeof(*res));
+    memset(&pending, 0, sizeof(pending));
+    memset(&cr, 0, sizeof(cr));
+    memset(&a, 0, sizeof(a));
+    sp_buf_init(&xml, SP_MAX_RESPONSE_BYTES);
+
+    if (saml_response == NULL || saml_response[0] == '\0') {
+        acs_fail_plain(res, 400, "La richiesta non contiene una risposta SAML.",
+                       "no SAMLResponse field");
+        goto out;
+    }
+    if (strlen(saml_response) > SP_MAX_SAMLRESPONSE_B64) {
+        acs_fail(res, SP_CHECK_TOO_LARGE, "SAMLResponse too large");
+        goto out;
+    }
+    if (sp_b64_decode(&xml, saml_response, strlen(saml_response)) != SP_OK) {
+        acs_fail(res, SP_CHECK_MALFORMED, "SAMLResponse is not valid base64");
+        goto out;
+    }
+    r = sp_spid_response_parse(xml.data ? xml.data : "", xml.len, &cr);
+    if (r == NULL) {
+        acs_fail(res, cr.code, cr.detail);
+        goto out;
+    }
+    irt = sp_spid_response_in_response_to(r);
+    if (irt == NULL || irt[0] == '\0') {
+        acs_fail(res, SP_CHECK_IN_RESPONSE_TO, "Response has no InResponseTo (unsolicited)");
+        goto out;
+    }
+    if (sp_authn_state_get(env->db, irt, &pending) != SP_OK) {
+        acs_fail(res, SP_CHECK_IN_RESPONSE_TO, "InResponseTo names no request of ours");
+        goto out;
+    }
+    have_pending = true;
+    res->idp = sp_xstrdup(pending.idp);
+    if (!acs_bind(&pending, relay_state, binding_token, now, res)) {
+        have_pending = false; /* not this browser's: leave the request alone */
+        goto out;
+    }
+    if (!acs_lasso_verify(env, saml_response, res))
+        goto out;
+
+    svc = sp_config_attr_service(env->cfg, pending.attr_index);
+    memset(&exp, 0, sizeof(exp));
+    exp.request_id = pending.id;
+    exp.idp_entity_id = pending.idp;
+    exp.acs_url = pending.acs_url;
+    exp.sp_entity_id = env->cfg->entity_id;
+    exp.request_issue_ms = pending.issue_instant_ms;
+    exp.level = pending.level;
+    exp.comparison = pending.comparison;
+    exp.now_ms = now_ms;
+    exp.skew_sec = env->cfg->clock_skew_sec;
+    (void)svc; /* every requested attribute is optional except fiscalNumber, below */
+    if (sp_spid_check_response(r, &exp, &cr) != SP_CHECK_OK) {
+        if (cr.code == SP_CHECK_STATUS_FAILURE) {
+            res->check = cr.code;
+            res->anomaly = cr.anomaly;
+            res->http_status = sp_check_http_status(cr.code);
+            res->title =
+                sp_anomaly_title(cr.anomaly) ? sp_anomaly_title(cr.anomaly) : acs_title_fail;
+            res->message = sp_anomaly_message(cr.anomaly) ? sp_anomaly_message(cr.anomaly)
+                                                          : sp_check_message(cr.code);
+            sp_info("SPID login failed at the IdP: status %s / %s, ErrorCode nr%02d",
+                    cr.status_code, cr.sub_status, cr.anomaly);
+        } else {
+            acs_fail(res, cr.code, cr.detail);
+        }
+        goto out;
+    }
+    if (sp_spid_response_extract(r, &a) != SP_OK) {
+        acs_fail(res, SP_CHECK_MALFORMED, "cannot extract the assertion data");
+        goto out;
+    }
+    fiscal = sp_spid_assertion_attr(&a, "fiscalNumber");
+    if (fiscal == NULL) {
+        acs_fail(res, SP_CHECK_ATTRIBUTE_MISSING, "fiscalNumber missing");
+        goto out;
+    }
+    if (sp_cf_from_spid(fiscal, cf, &kind, &why) != SP_OK) {
+        char detail[160];
+        snprintf(detail, sizeof(detail), "fiscalNumber invalid: %s", why ? why : "?");
+        acs_fail(res, SP_CHECK_ATTRIBUTES, detail);
+        goto out;
+    }
+    if (acs_commit(env, &pending, &a, cf, now, res) != SP_OK) {
+        have_pending = false; /* the transaction decided */
+        goto out;
+    }
+    have_pending = false;
+    res->check = SP_CHECK_OK;
+    res->http_status = 302;
+    res->next = sp_xstrdup(pending.next);
+    sp_info("SPID login ok: IdP %s, level %u", pending.idp, a.level);
+    rc = SP_OK;
+out:
+    /* a request answered with anything but success is closed all the same */
+    if (have_pending)
+        acs_consume_only(env, pending.id, now);
+    sp_spid_assertion_cleanup(&a);
+    sp_spid_response_free(&r);
+    sp_authn_pending_cleanup(&pending);
+    sp_buf_cleanup(&xml);
+    return rc;
+}
+
+void sp_acs_result_cleanup(struct sp_acs_result *res)
+{
+    free(res->next);
+    free(res->idp);
+    res->next = NULL;
+    res->idp = NULL;
+    sp_wipe(res->session_token, sizeof(res->session_token));
+}

@@ -1,0 +1,180 @@
+/*
+ * web_spid: the HTTP side of SPID login: GET /spid/login (validate the
+ * parameters, store the pending request bound to this browser, answer with a
+ * Redirect or an auto-submitting POST form) and POST /spid/acs (hand the
+ * Response to saml_acs.c, then open the session or show the reason).
+ */
+#include <string.h>
+
+#include "sp/app.h"
+#include "sp/authn_state.h"
+#include "sp/buf.h"
+#include "sp/clock.h"
+#include "sp/digest.h"
+#include "sp/http.h"
+#include "sp/log.h"
+#include "sp/rand.h"
+#include "sp/redirect.h"
+#include "sp/saml.h"
+#include "sp/saml_acs.h"
+#include "sp/saml_login.h"
+#include "sp/str.h"
+#include "sp/tmpl.h"
+#include "sp/web.h"
+
+#define SP_BINDING_COOKIE_MAX_AGE 3600
+
+static void login_bad(struct sp_resp *resp, int status, const char *message, const char *why)
+{
+    sp_info("login request refused: %s", why);
+    sp_tmpl_error_page(resp, status, "Richiesta di accesso non valida", message);
+}
+
+/* A binding token for this browser: reuse a well-formed one, else a new one. */
+static void login_binding_token(struct sp_app *app, struct sp_req *req, struct sp_resp *resp,
+                                char token[SP_RAND_TOKEN_LEN + 1])
+{
+    const char *have = sp_req_cookie(req, SP_BINDING_COOKIE);
+    size_t n = have ? strlen(have) : 0;
+    bool ok = n == SP_RAND_TOKEN_LEN;
+
+    for (size_t i = 0; ok && i < n; i++)
+        ok = (have[i] >= '0' && have[i] <= '9') || (have[i] >= 'a' && have[i] <= 'f');
+    if (ok) {
+        memcpy(token, have, SP_RAND_TOKEN_LEN + 1);
+        return;
+    }
+    sp_rand_token(token);
+    sp_resp_cookie(resp, SP_BINDING_COOKIE, token, SP_BINDING_COOKIE_MAX_AGE,
+                   app->binding_cookie_flags);
+}
+
+static void login_post_form(struct sp_resp *resp, const struct sp_authn_request *ar,
+                            const char *relay)
+{
+    struct sp_tmpl_var vars[] = {
+        {"action", ar->url},
+        {"field", "SAMLRequest"},
+        {"value", ar->saml_request},
+        {"relay_state", relay},
+    };
+    sp_tmpl_page(resp, 200, "Accesso con SPID", "autopost.html", vars, 4);
+}
+
+void sp_web_spid_login(struct sp_app *app, struct sp_req *req, struct sp_resp *resp,
+                       const struct sp_session *s)
+{
+    const struct sp_config *cfg = app->cfg;
+    const char *idp = sp_req_query(req, "idp");
+    const char *level_s = sp_req_query(req, "level");
+    const char *next = sp_req_query(req, "next");
+    const char *purpose = sp_req_query(req, "purpose");
+    const char *why = NULL;
+    char relay[SP_RAND_TOKEN_LEN + 1], binding[SP_RAND_TOKEN_LEN + 1];
+    char hash[SP_SHA256_HEX_LEN + 1];
+    struct sp_authn_params p;
+    struct sp_authn_request ar;
+    struct sp_authn_pending pend;
+    uint64_t level = cfg->default_level;
+    enum sp_err rc;
+    (void)s;
+
+    memset(&ar, 0, sizeof(ar));
+    if (sp_req_query_bad(req)) {
+        login_bad(resp, 400, "I parametri della richiesta non sono validi.",
+                  "malformed or repeated query parameters");
+        return;
+    }
+    if (idp == NULL || idp[0] == '\0') {
+        login_bad(resp, 400, "Scegliere un gestore di identità SPID.", "no idp parameter");
+        return;
+    }
+    if (!sp_idp_set_has(app->idps, idp)) {
+        login_bad(resp, 400, "Il gestore di identità indicato non è tra quelli ammessi.",
+                  "unknown IdP");
+        return;
+    }
+    if (level_s != NULL && sp_parse_uint(level_s, 1, 3, &level) != SP_OK) {
+        login_bad(resp, 400, "Il livello SPID richiesto deve essere 1, 2 o 3.", "bad level");
+        return;
+    }
+    if (next == NULL)
+        next = "/";
+    if (sp_redirect_check(next, &why) != SP_OK) {
+        login_bad(resp, 400, "L'indirizzo di ritorno non è una pagina di questo sito.",
+                  why ? why : "next is not a local path");
+        return;
+    }
+    if (purpose != NULL && !sp_saml_purpose_ok(purpose)) {
+        login_bad(resp, 400, "Il tipo di identità richiesto non è valido.", "bad purpose");
+        return;
+    }
+
+    sp_rand_token(relay);
+    login_binding_token(app, req, resp, binding);
+    memset(&p, 0, sizeof(p));
+    p.idp = idp;
+    p.level = (unsigned)level;
+    p.purpose = purpose;
+    p.attr_index = cfg->attr_service_index;
+    p.relay_state = relay;
+    p.binding = cfg->binding;
+    rc = sp_saml_login_build(app->idps, cfg, &p, &ar);
+    if (rc != SP_OK) {
+        sp_tmpl_error_page(resp, rc == SP_ERR_UNKNOWN_IDP ? 400 : 500, "Accesso non disponibile",
+                           "Non è stato possibile preparare la richiesta di accesso per il "
+                           "gestore di identità scelto. Riprovare più tardi.");
+        goto out;
+    }
+
+    sp_sha256_hex(binding, strlen(binding), hash);
+    memset(&pend, 0, sizeof(pend));
+    pend.id = ar.id;
+    pend.relay_state = relay;
+    pend.binding_hash = hash;
+    pend.idp = (char *)idp;
+    pend.level = (unsigned)level;
+    pend.comparison = "minimum";
+    pend.purpose = (char *)purpose;
+    pend.acs_url = app->acs_url;
+    pend.attr_index = p.attr_index;
+    pend.issue_instant_ms = ar.issue_instant_ms;
+    pend.next = (char *)next;
+    pend.expires_at = ar.issue_instant_ms / 1000 + cfg->request_ttl_sec;
+    if (sp_authn_state_put(app->db, &pend, sp_clock_now()) != SP_OK) {
+        sp_tmpl_error_page(resp, 500, "Errore interno", "Riprovare più tardi.");
+        goto out;
+    }
+    sp_info("AuthnRequest %s to %s, level %u, %s binding", ar.id, idp, p.level,
+            ar.post ? "POST" : "Redirect");
+    if (ar.post)
+        login_post_form(resp, &ar, relay);
+    else
+        sp_resp_redirect(resp, 302, ar.url);
+out:
+    sp_authn_request_cleanup(&ar);
+}
+
+void sp_web_spid_acs(struct sp_app *app, struct sp_req *req, struct sp_resp *resp,
+                     const struct sp_session *s)
+{
+    struct sp_acs_result res;
+    (void)s;
+
+    if (sp_req_form_bad(req)) {
+        sp_info("ACS: malformed form");
+        sp_tmpl_error_page(resp, 400, "Accesso non riuscito",
+                           "La risposta ricevuta non è un modulo valido.");
+        return;
+    }
+    sp_saml_acs_process(&app->saml, sp_req_form(req, "SAMLResponse"),
+                        sp_req_form(req, "RelayState"), sp_req_cookie(req, SP_BINDING_COOKIE),
+                        &res);
+    if (res.check == SP_CHECK_OK && res.http_status == 302) {
+        sp_resp_cookie(resp, SP_SESSION_COOKIE, res.session_token, -1, app->session_cookie_flags);
+        sp_resp_redirect(resp, 302, res.next);
+    } else {
+        sp_tmpl_error_page(resp, res.http_status, res.title, res.message);
+    }
+    sp_acs_result_cleanup(&res);
+}
