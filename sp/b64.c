@@ -77,7 +77,7 @@ enum sp_err sp_b64_decode(struct sp_buf *out, const char *s, size_t n)
     if (rc != SP_OK)
         return rc;
     /* leftover bits must be zero padding of a valid length */
-    if (pad > 2 || bits >= 6 || (acc & ((1u << bits) - 1)) != 0)
+    if ((pad != 0 && pad != bits / 2) || bits >= 6 || (acc & ((1u << bits) - 1)) != 0)
         return SP_ERR_INVALID;
     return SP_OK;
 }

@@ -40,8 +40,8 @@
 #define CERT_OID_AGID "1.3.76.16.6"
 #define CERT_OID_SP_PUBLIC "1.3.76.16.4.2.1"
 #define CERT_OID_SP_PRIVATE "1.3.76.16.4.3.1"
-#define CERT_MAX_IPA_CODE 16   /* CE-04: ^PA:IT-\S{1,16}$ */
-#define CERT_VAT_DIGITS 11     /* CE-04: VATIT-\d{11} */
+#define CERT_MAX_IPA_CODE 16 /* CE-04: ^PA:IT-\S{1,16}$ */
+#define CERT_VAT_DIGITS 11   /* CE-04: VATIT-\d{11} */
 #define CERT_MIN_FISCAL_CODE 11
 #define CERT_MAX_FISCAL_CODE 16 /* CE-04: CF:IT-[a-zA-Z0-9]{16} */
 
@@ -50,7 +50,8 @@
 /* ------------------------------------------------------------------------ */
 
 /* Append a message and whatever OpenSSL queued, then clear the queue. */
-static void cert_fail(struct sp_buf *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void cert_fail(struct sp_buf *err, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 
 static void cert_fail(struct sp_buf *err, const char *fmt, ...)
 {
@@ -513,9 +514,56 @@ enum sp_err sp_cert_days_left(const char *cert_pem, long *days)
     X509 *x = cert_parse(cert_pem, strlen(cert_pem));
     enum sp_err rc = SP_ERR_CRYPTO;
 
-    ERR_clear_error();
     if (x != NULL)
         rc = cert_days_until(x, days);
+    ERR_clear_error();
+    X509_free(x);
+    return rc;
+}
+
+/* Compare one subject attribute with the configured value. */
+static enum sp_err cert_subject_is(X509 *x, const char *oid, const char *label, const char *want,
+                                   struct sp_buf *err)
+{
+    X509_NAME *name = X509_get_subject_name(x);
+    ASN1_OBJECT *obj = OBJ_txt2obj(oid, 1);
+    int i = obj ? X509_NAME_get_index_by_OBJ(name, obj, -1) : -1;
+    unsigned char *utf8 = NULL;
+    int n = -1;
+    enum sp_err rc = SP_ERR_CONFIG;
+
+    if (i >= 0)
+        n = ASN1_STRING_to_UTF8(&utf8, X509_NAME_ENTRY_get_data(X509_NAME_get_entry(name, i)));
+    if (n >= 0 && want != NULL && strlen(want) == (size_t)n && memcmp(utf8, want, (size_t)n) == 0)
+        rc = SP_OK;
+    else if (n < 0)
+        cert_fail(err, "the certificate subject has no %s", label);
+    else
+        cert_fail(err, "certificate %s \"%.*s\" differs from the configured \"%s\"", label, n,
+                  (const char *)utf8, want ? want : "");
+    OPENSSL_free(utf8);
+    ASN1_OBJECT_free(obj);
+    return rc;
+}
+
+enum sp_err sp_cert_check_config(const char *cert_pem, const struct sp_config *cfg,
+                                 struct sp_buf *err)
+{
+    X509 *x = cert_parse(cert_pem, strlen(cert_pem));
+    enum sp_err rc = SP_ERR_CRYPTO, r;
+
+    if (x == NULL) {
+        cert_fail(err, "not a PEM certificate");
+        goto out;
+    }
+    /* check all three so the operator sees every mismatch at once */
+    rc = cert_subject_is(x, CERT_OID_URI, "uri (2.5.4.83)", cfg->entity_id, err);
+    r = cert_subject_is(x, "2.5.4.10", "organizationName", cfg->org_name, err);
+    rc = rc != SP_OK ? rc : r;
+    r = cert_subject_is(x, "2.5.4.3", "commonName", cfg->org_display_name, err);
+    rc = rc != SP_OK ? rc : r;
+out:
+    ERR_clear_error();
     X509_free(x);
     return rc;
 }
@@ -600,6 +648,10 @@ enum sp_err sp_cert_load_pair(const char *key_path, const char *cert_path, struc
         cert_fail(err, "%s: unreadable notAfter", cert_path);
         goto out;
     }
+    if (X509_get_signature_nid(x) == NID_sha1WithRSAEncryption ||
+        X509_get_signature_nid(x) == NID_md5WithRSAEncryption)
+        sp_warnx("%s: the SP certificate is signed with a weak hash; SPID wants SHA-256 (MD-15)",
+                 cert_path);
     if (days < 0)
         sp_warnx("%s: the SP certificate has EXPIRED (%ld days ago); IdPs will refuse it",
                  cert_path, -days);

@@ -134,7 +134,7 @@ static unsigned cf_days_in_month(unsigned year, unsigned month)
     return mdays[month - 1] + (month == 2 && cf_is_leap(year) ? 1u : 0u);
 }
 
-/* §2.4 steps 3-7 on an upper-case 16-character code; info (may be NULL) gets the data. */
+/* §2.4 steps 3-7 on an upper-case 16-character code; info (may be NULL) receives the data. */
 static enum sp_err cf_check16(const char *s, struct sp_cf_info *info, const char **why)
 {
     const char *month_pos;

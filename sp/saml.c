@@ -71,6 +71,10 @@ static xmlNode *spid_authnreq_get_xmlNode(LassoNode *node, gboolean dump)
         for (xmlNode *c = x->children; c != NULL; c = c->next)
             if (c->type == XML_ELEMENT_NODE && xmlStrEqual(c->name, BAD_CAST "Issuer"))
                 issuer = c;
+        /* the signature template, when lasso already placed it, precedes Extensions */
+        if (issuer != NULL && issuer->next != NULL &&
+            xmlStrEqual(issuer->next->name, BAD_CAST "Signature"))
+            issuer = issuer->next;
         if (issuer != NULL)
             xmlAddNextSibling(issuer, ext);
         else if (x->children != NULL)

@@ -12,13 +12,12 @@
 struct sp_buf;
 struct sp_config;
 
-#define SP_CERT_DEFAULT_BITS 3072     /* CE-05: the AgID generator's default */
-#define SP_CERT_MIN_BITS 2048         /* CE-05, MD-14: smallest RSA key we load */
-#define SP_CERT_DEFAULT_DAYS 730      /* CE-08: AgID generator default validity */
-#define SP_CERT_MAX_DAYS 3650         /* longest validity we generate */
-#define SP_CERT_EXPIRY_WARN_DAYS 30   /* load_pair warns this close to notAfter */
-#define SP_CERT_MAX_PEM_BYTES 65536   /* largest key or certificate file we read */
-#define SP_CERT_MAX_FIELD_BYTES 64    /* X.520 upper bound for CN, O, L */
+#define SP_CERT_DEFAULT_BITS 3072   /* CE-05: the AgID generator's default */
+#define SP_CERT_MIN_BITS 2048       /* CE-05, MD-14: smallest RSA key we load */
+#define SP_CERT_DEFAULT_DAYS 730    /* CE-08: AgID generator default validity */
+#define SP_CERT_MAX_DAYS 3650       /* longest validity we generate */
+#define SP_CERT_EXPIRY_WARN_DAYS 30 /* load_pair warns this close to notAfter */
+#define SP_CERT_MAX_PEM_BYTES 65536 /* largest key or certificate file we read */
 
 /* ---- Generation ---- */
 
@@ -78,5 +77,14 @@ enum sp_err sp_cert_days_left(const char *cert_pem, long *days);
  * hold a certificate.
  */
 enum sp_err sp_cert_der_base64(const char *cert_pem, struct sp_buf *out);
+
+/*
+ * MD-02 and MD-73: the certificate subject must repeat the configuration:
+ * uri (2.5.4.83) = sp.entity_id, O = organization.name, CN =
+ * organization.display_name. SP_ERR_CONFIG with every mismatch described in
+ * err (may be NULL); SP_ERR_CRYPTO if cert_pem holds no certificate.
+ */
+enum sp_err sp_cert_check_config(const char *cert_pem, const struct sp_config *cfg,
+                                 struct sp_buf *err);
 
 #endif /* SP_CERT_H */

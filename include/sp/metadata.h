@@ -23,10 +23,10 @@ struct sp_config;
  * ("<?xml ...?>" first, no leading whitespace, UTF-8) is appended to out,
  * which must allow a few tens of kilobytes; it must be published byte for
  * byte, since any re-serialisation can break the signature. A new random ID
- * is drawn on every call. Fails with SP_ERR_CONFIG (a field does not fit the
- * SPID rules), SP_ERR_CRYPTO (key or certificate unusable), SP_ERR_SAML
- * (libxml2 or xmlsec failure) or SP_ERR_TOO_LARGE; err (may be NULL) then says
- * why and out is unchanged.
+ * is drawn on every call. The certificate subject is not compared with cfg
+ * here: callers run sp_cert_check_config() first (MD-02, MD-73). Fails with SP_ERR_CONFIG (a field
+ * does not fit the SPID rules), SP_ERR_CRYPTO (key or certificate unusable), SP_ERR_SAML (libxml2
+ * or xmlsec failure) or SP_ERR_TOO_LARGE; err (may be NULL) then says why and out is unchanged.
  */
 enum sp_err sp_metadata_build(const struct sp_config *cfg, const char *key_pem,
                               const char *cert_pem, struct sp_buf *out, struct sp_buf *err);

@@ -20,7 +20,7 @@
  * space or non-ASCII byte, at most SP_MAX_NEXT_LEN bytes, and the same
  * leading-slash, backslash and control-character rules still hold after
  * percent-decoding (repeatedly). Otherwise SP_ERR_INVALID (SP_ERR_TOO_LARGE
- * for an overlong value) and *why (may be NULL) gets a static reason. The
+ * for an overlong value) and *why (may be NULL) receives a static reason. The
  * value itself is never logged.
  */
 enum sp_err sp_redirect_check(const char *next, const char **why);

@@ -39,7 +39,7 @@ static inline void test_env_path(const struct test_env *e, const char *name, cha
 /* Create everything; aborts the test program on failure (set-up is not under test). */
 static inline void test_env_init(struct test_env *e, const char *extra_ini)
 {
-    char ini[512], idpdir[512], idpmd[512], path[512], idpkey[512], idpcert[512];
+    char ini[512], idpdir[512], idpmd[1024], path[512], idpkey[512], idpcert[512];
     struct sp_buf err, idpcfg_text, b64;
     struct sp_config *idpcfg = NULL;
     FILE *fp;

@@ -332,10 +332,13 @@ static void test_post_binding(void **state)
     sp_cert_der_base64(sp_buf_str(&env.cert), &certb64);
     {
         char *c = xstr(x, "//ds:Signature/ds:KeyInfo/ds:X509Data/ds:X509Certificate");
-        char *t = sp_str_trim_dup(c);
-        assert_string_equal(t, sp_buf_str(&certb64));
+        size_t k = 0;
+        for (size_t i = 0; c[i]; i++) /* base64 may be wrapped: compare without whitespace */
+            if (c[i] != '\n' && c[i] != '\r' && c[i] != ' ' && c[i] != '\t')
+                c[k++] = c[i];
+        c[k] = '\0';
+        assert_string_equal(c, sp_buf_str(&certb64));
         free(c);
-        free(t);
     }
     /* cryptographic check with the certificate only */
     root = xmlDocGetRootElement(doc);
@@ -371,6 +374,8 @@ static void test_purpose(void **state)
     assert_int_equal(sp_b64_decode(&raw, ar.saml_request, strlen(ar.saml_request)), SP_OK);
     doc = xmlReadMemory(raw.data, (int)raw.len, NULL, NULL, XML_PARSE_NONET);
     x = xpath(doc);
+    if (getenv("SP_TEST_DUMP"))
+        fwrite(raw.data, 1, raw.len, stderr);
     assert_xstr(x, "/samlp:AuthnRequest/samlp:Extensions/spid:Purpose", "PG");
     assert_true(xnum(x, "count(/samlp:AuthnRequest/ds:Signature/"
                         "following-sibling::*[1][self::samlp:Extensions])") == 1);
