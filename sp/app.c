@@ -36,7 +36,9 @@ enum sp_err sp_app_init(struct sp_app *app, const struct sp_config *cfg, struct 
     rc = sp_cert_load_pair(cfg->key_file, cfg->cert_file, &key, &cert, err);
     if (rc != SP_OK)
         goto out;
-    rc = sp_metadata_build(cfg, sp_buf_str(&key), sp_buf_str(&cert), &md, err);
+    rc = sp_cert_check_config(sp_buf_str(&cert), cfg, err); /* MD-02, MD-73 */
+    if (rc == SP_OK)
+        rc = sp_metadata_build(cfg, sp_buf_str(&key), sp_buf_str(&cert), &md, err);
     if (rc != SP_OK)
         goto out;
     app->idps = sp_idp_set_new(cfg, sp_buf_str(&md), sp_buf_str(&key), sp_buf_str(&cert));

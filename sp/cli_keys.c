@@ -124,6 +124,7 @@ int sp_cli_metadata(int argc, char **argv)
     if (cfg == NULL || sp_saml_global_init() != SP_OK)
         goto out;
     if (sp_cert_load_pair(cfg->key_file, cfg->cert_file, &key, &cert, &err) != SP_OK ||
+        sp_cert_check_config(sp_buf_str(&cert), cfg, &err) != SP_OK ||
         sp_metadata_build(cfg, sp_buf_str(&key), sp_buf_str(&cert), &md, &err) != SP_OK) {
         fprintf(stderr, "spid-sp metadata: %s\n", sp_buf_str(&err));
         goto out;

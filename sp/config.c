@@ -18,8 +18,6 @@
 #include "sp/mem.h"
 #include "sp/str.h"
 
-#define SP_CONFIG_MAX_LINE 4096
-
 enum opt_type { OPT_STR, OPT_UINT, OPT_BOOL, OPT_BINDING, OPT_ORG_KIND };
 
 struct opt {
@@ -251,9 +249,7 @@ static int attr_section(struct load_state *st, const char *section, const char *
         config_error(st, st->line, "unknown option \"%s\" in [%s]", name, section);
         return 0;
     }
-    for (unsigned i = 0; i < svc->nattrs; i++)
-        free(svc->attrs[i]);
-    svc->nattrs = 0;
+    /* repeated "attributes =" lines append: inih lines are at most 198 bytes */
     for (const char *p = value; *p;) {
         size_t n;
         char *a;
@@ -311,12 +307,29 @@ static int config_handler(void *user, const char *section, const char *name, con
     return 0;
 }
 
+/*
+ * inih reads through this function one line at a time (in chunks of its own
+ * buffer size), so counting complete lines here gives every handler call its
+ * line number. A line longer than inih's buffer is refused, not split.
+ */
 static char *config_reader(char *str, int num, void *stream)
 {
     struct load_state *st = stream;
     char *r = fgets(str, num, st->fp);
-    if (r != NULL)
-        st->line++;
+    size_t n;
+
+    if (r == NULL)
+        return NULL;
+    st->line++;
+    n = strlen(r);
+    if (n > 0 && r[n - 1] != '\n' && !feof(st->fp)) {
+        int c;
+        config_error(st, st->line,
+                     "line longer than %d bytes (split long lists over several lines)", num - 2);
+        while ((c = fgetc(st->fp)) != EOF && c != '\n')
+            ;
+        str[0] = '\0';
+    }
     return r;
 }
 
@@ -375,6 +388,8 @@ static void config_validate(struct load_state *st)
     } else {
         if (st->seen[opt_index("contact", "ipa_code")])
             config_error(st, 0, "contact.ipa_code must not be set for a private SP");
+        free(cfg->ipa_code); /* the public default does not apply (MD-87) */
+        cfg->ipa_code = NULL;
         if ((cfg->vat_number == NULL || !cfg->vat_number[0]) &&
             (cfg->fiscal_code == NULL || !cfg->fiscal_code[0]))
             config_error(st, 0, "a private SP needs contact.vat_number or contact.fiscal_code");

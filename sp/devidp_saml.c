@@ -86,6 +86,10 @@ void devidp_problem(struct devidp_problem *why, int status, const char *errcode,
     va_start(ap, fmt);
     vsnprintf(why->message, sizeof(why->message), fmt, ap);
     va_end(ap);
+    /* values quoted from the request must not forge log lines */
+    for (char *c = why->message; *c != '\0'; c++)
+        if ((unsigned char)*c < 0x20 || *c == 0x7f)
+            *c = '?';
     sp_info("dev-idp: request refused (%s): %s", errcode ? errcode : "-", why->message);
 }
 

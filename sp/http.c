@@ -218,6 +218,9 @@ static void http_completed(void *cls, struct MHD_Connection *conn, void **con_cl
 }
 
 static void http_mhd_log(void *cls, const char *fmt, va_list ap)
+    __attribute__((format(printf, 2, 0)));
+
+static void http_mhd_log(void *cls, const char *fmt, va_list ap)
 {
     char line[512];
     (void)cls;

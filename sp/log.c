@@ -50,6 +50,9 @@ void sp_log_set_context(const char *ctx)
 }
 
 static void log_vwrite(enum sp_log_level level, const char *suffix, const char *fmt, va_list ap)
+    __attribute__((format(printf, 3, 0)));
+
+static void log_vwrite(enum sp_log_level level, const char *suffix, const char *fmt, va_list ap)
 {
     char line[SP_LOG_LINE_MAX];
     char stamp[32];

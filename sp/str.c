@@ -144,7 +144,8 @@ enum sp_err sp_url_encode(struct sp_buf *out, const char *s, size_t n)
 
     for (size_t i = 0; i < n && rc == SP_OK; i++) {
         unsigned char c = (unsigned char)s[i];
-        if (isalnum(c) || c == '_' || c == '.' || c == '-' || c == '~') {
+        if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+            c == '_' || c == '.' || c == '-' || c == '~') {
             rc = sp_buf_addc(out, (char)c);
         } else if (c == ' ') {
             rc = sp_buf_addc(out, '+');

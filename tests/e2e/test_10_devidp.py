@@ -477,3 +477,16 @@ def test_sp_login_roundtrip(spid_env):
     r = spidlib.login(spid_env.sp, spid_env.idp, identity="citizen", level=2)
     assert r.status_code in (302, 303), r.text
     assert r.headers["Location"].endswith("/api/me")
+
+
+def test_sp_post_binding(start_spid_env):
+    env = start_spid_env({"sp": {"binding": "post"}})
+    _sp_login_available(env)
+    r = spidlib.login(env.sp, env.idp, identity="professional", level=2, binding="post")
+    assert r.status_code in (302, 303), r.text
+
+
+def test_sp_shows_anomaly(spid_env):
+    _sp_login_available(spid_env)
+    r = spidlib.login(spid_env.sp, spid_env.idp, anomaly="nr22")
+    assert 400 <= r.status_code < 500

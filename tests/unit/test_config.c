@@ -247,14 +247,33 @@ static void test_error_without_buffer(void **state)
 
 static void test_long_value(void **state)
 {
-    /* a 190-character value (inih's line buffer is 200 bytes in Debian's libinih) */
-    char text[256];
+    /* the longest line inih's 200-byte buffer holds (Debian's libinih) */
+    char text[512];
     struct sp_config *cfg;
 
-    snprintf(text, sizeof(text), "[sp]\nlisten = %0190d\n", 0);
+    snprintf(text, sizeof(text), "[sp]\nlisten = %0189d\n", 0);
     cfg = expect_ok(text);
-    assert_int_equal(strlen(cfg->listen), 190);
+    assert_int_equal(strlen(cfg->listen), 189);
     sp_config_free(&cfg);
+}
+
+static void test_line_too_long(void **state)
+{
+    /* longer lines are refused at their own line, never split into garbage */
+    char text[512];
+    snprintf(text, sizeof(text), "[sp]\nport = 8081\nlisten = %0250d\nbogus = 1\n", 0);
+    expect_error(text, 3, "line longer than");
+}
+
+static void test_attributes_append(void **state)
+{
+    struct sp_config *cfg = expect_ok("[attributes.0]\nattributes = fiscalNumber name\n"
+                                      "attributes = familyName email\n");
+    assert_int_equal(cfg->attr_services[0].nattrs, 4);
+    assert_string_equal(cfg->attr_services[0].attrs[3], "email");
+    sp_config_free(&cfg);
+    expect_error("[attributes.0]\nattributes = name\nattributes = name\n", 3,
+                 "attribute \"name\" listed twice");
 }
 
 /* Per-line errors: "file:line: message" */
@@ -366,6 +385,8 @@ int main(void)
         cmocka_unit_test(test_values_and_derived),
         cmocka_unit_test(test_private_ok),
         cmocka_unit_test(test_long_value),
+        cmocka_unit_test(test_line_too_long),
+        cmocka_unit_test(test_attributes_append),
         cmocka_unit_test(test_missing_file),
         cmocka_unit_test(test_error_without_buffer),
         cmocka_unit_test(test_unknown_option),
