@@ -261,9 +261,6 @@ enum sp_err sp_saml_acs_process(const struct sp_saml_env *env, const char *saml_
         have_pending = false; /* not this browser's: leave the request alone */
         goto out;
     }
-    if (!acs_lasso_verify(env, saml_response, res))
-        goto out;
-
     svc = sp_config_attr_service(env->cfg, pending.attr_index);
     memset(&exp, 0, sizeof(exp));
     exp.request_id = pending.id;
@@ -276,20 +273,28 @@ enum sp_err sp_saml_acs_process(const struct sp_saml_env *env, const char *saml_
     exp.now_ms = now_ms;
     exp.skew_sec = env->cfg->clock_skew_sec;
     (void)svc; /* every requested attribute is optional except fiscalNumber, below */
-    if (sp_spid_check_response(r, &exp, &cr) != SP_CHECK_OK) {
-        if (cr.code == SP_CHECK_STATUS_FAILURE) {
-            res->check = cr.code;
-            res->anomaly = cr.anomaly;
-            res->http_status = sp_check_http_status(cr.code);
-            res->title =
-                sp_anomaly_title(cr.anomaly) ? sp_anomaly_title(cr.anomaly) : acs_title_fail;
-            res->message = sp_anomaly_message(cr.anomaly) ? sp_anomaly_message(cr.anomaly)
-                                                          : sp_check_message(cr.code);
-            sp_info("SPID login failed at the IdP: status %s / %s, ErrorCode nr%02d",
-                    cr.status_code, cr.sub_status, cr.anomaly);
-        } else {
-            acs_fail(res, cr.code, cr.detail);
-        }
+    /*
+     * The SPID checks first (cheap, and each names its own rule), then the
+     * signatures: nothing, not even an anomaly page, is shown for a message
+     * whose signatures lasso did not accept.
+     */
+    sp_spid_check_response(r, &exp, &cr);
+    if (cr.code != SP_CHECK_OK && cr.code != SP_CHECK_STATUS_FAILURE) {
+        acs_fail(res, cr.code, cr.detail);
+        goto out;
+    }
+    if (!acs_lasso_verify(env, saml_response, res))
+        goto out;
+    if (cr.code == SP_CHECK_STATUS_FAILURE) {
+        res->check = cr.code;
+        res->anomaly = cr.anomaly;
+        res->http_status = sp_check_http_status(cr.code);
+        res->title =
+            sp_anomaly_title(cr.anomaly) ? sp_anomaly_title(cr.anomaly) : acs_title_fail;
+        res->message = sp_anomaly_message(cr.anomaly) ? sp_anomaly_message(cr.anomaly)
+                                                      : sp_check_message(cr.code);
+        sp_info("SPID login failed at the IdP: status %s / %s, ErrorCode nr%02d",
+                cr.status_code, cr.sub_status, cr.anomaly);
         goto out;
     }
     if (sp_spid_response_extract(r, &a) != SP_OK) {

@@ -52,7 +52,9 @@ def sanitizer_env():
     supp = os.path.join(REPO, "tests", "lsan.supp")
     if "LSAN_OPTIONS" not in env and os.path.exists(supp):
         env["LSAN_OPTIONS"] = "suppressions=" + supp
-    env.setdefault("ASAN_OPTIONS", "abort_on_error=0:detect_leaks=1")
+    # full stacks: LSan suppressions name our functions, which fast unwinding
+    # through the (frame-pointer-less) libraries would lose
+    env.setdefault("ASAN_OPTIONS", "detect_leaks=1:fast_unwind_on_malloc=0")
     env.setdefault("UBSAN_OPTIONS", "print_stacktrace=1:halt_on_error=1")
     env.pop("LASSO_FLAG", None)
     return env
