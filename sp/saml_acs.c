@@ -289,12 +289,11 @@ enum sp_err sp_saml_acs_process(const struct sp_saml_env *env, const char *saml_
         res->check = cr.code;
         res->anomaly = cr.anomaly;
         res->http_status = sp_check_http_status(cr.code);
-        res->title =
-            sp_anomaly_title(cr.anomaly) ? sp_anomaly_title(cr.anomaly) : acs_title_fail;
+        res->title = sp_anomaly_title(cr.anomaly) ? sp_anomaly_title(cr.anomaly) : acs_title_fail;
         res->message = sp_anomaly_message(cr.anomaly) ? sp_anomaly_message(cr.anomaly)
                                                       : sp_check_message(cr.code);
-        sp_info("SPID login failed at the IdP: status %s / %s, ErrorCode nr%02d",
-                cr.status_code, cr.sub_status, cr.anomaly);
+        sp_info("SPID login failed at the IdP: status %s / %s, ErrorCode nr%02d", cr.status_code,
+                cr.sub_status, cr.anomaly);
         goto out;
     }
     if (sp_spid_response_extract(r, &a) != SP_OK) {
