@@ -16,6 +16,7 @@
 #include "sp/mem.h"
 #include "sp/metadata.h"
 #include "sp/saml.h"
+#include "sp/session.h"
 #include "sp/str.h"
 
 #define SP_DB_FILE "spid-sp.db"
@@ -84,6 +85,7 @@ out:
 
 void sp_app_cleanup(struct sp_app *app)
 {
+    sp_session_cache_clear();
     sp_db_close(&app->db);
     sp_idp_set_free(&app->idps);
     free(app->metadata_xml);

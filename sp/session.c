@@ -1,7 +1,21 @@
 /*
- * session: SQL for the sessions table.
+ * session: SQL for the sessions table, and a small in-process cache of
+ * sessions validated against the database.
+ *
+ * The cache keeps /api/me and /auth/check off SQLite for most requests: an
+ * entry is used only while it was read from the database less than
+ * SP_SESSION_CACHE_SEC ago and its last_seen needs no refresh; idle and
+ * absolute timeouts are always checked against the cached times. Ending a
+ * session in this process removes its entry at once; a session ended by
+ * another process sharing the database is noticed within SP_SESSION_CACHE_SEC.
+ *
+ * THREAD SAFETY NOTES: the cache is split into SP_SESSION_SHARDS shards, each
+ * behind its own mutex, chosen by the token hash; callers always get a deep
+ * copy, never a pointer into the cache.
  */
+#include <pthread.h>
 #include <sqlite3.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -10,6 +24,140 @@
 #include "sp/mem.h"
 #include "sp/session.h"
 #include "sp/str.h"
+
+#define SP_SESSION_SHARDS 16
+#define SP_SESSION_SHARD_MAX 4096 /* entries per shard before a sweep */
+
+struct cache_entry {
+    char hash[SP_SHA256_HEX_LEN + 1];
+    struct sp_session s;
+    int64_t checked_at;
+    struct cache_entry *next;
+};
+
+struct cache_shard {
+    pthread_mutex_t lock;
+    struct cache_entry *head;
+    unsigned n;
+};
+
+static struct cache_shard cache[SP_SESSION_SHARDS] = {
+#define SHARD                                                                                      \
+    {                                                                                              \
+        PTHREAD_MUTEX_INITIALIZER, NULL, 0                                                         \
+    }
+    SHARD, SHARD, SHARD, SHARD, SHARD, SHARD, SHARD, SHARD,
+    SHARD, SHARD, SHARD, SHARD, SHARD, SHARD, SHARD, SHARD,
+#undef SHARD
+};
+
+static char *dup_opt(const char *s)
+{
+    return s ? sp_xstrdup(s) : NULL;
+}
+
+static void session_copy(struct sp_session *dst, const struct sp_session *src)
+{
+    *dst = *src;
+    dst->user_cf = dup_opt(src->user_cf);
+    dst->method = dup_opt(src->method);
+    dst->idp = dup_opt(src->idp);
+    dst->name_id = dup_opt(src->name_id);
+    dst->name_qualifier = dup_opt(src->name_qualifier);
+    dst->session_index = dup_opt(src->session_index);
+}
+
+static struct cache_shard *cache_shard_of(const char *hash)
+{
+    unsigned v = 0;
+    for (int i = 0; i < 2; i++)
+        v = v * 16 + (unsigned)(hash[i] <= '9' ? hash[i] - '0' : hash[i] - 'a' + 10);
+    return &cache[v % SP_SESSION_SHARDS];
+}
+
+static void cache_entry_free(struct cache_entry *e)
+{
+    sp_session_cleanup(&e->s);
+    free(e);
+}
+
+/* Remove hash (and, while walking, entries too old to be used). */
+static void cache_drop(const char *hash, int64_t now)
+{
+    struct cache_shard *sh = cache_shard_of(hash);
+    struct cache_entry **pp;
+
+    pthread_mutex_lock(&sh->lock);
+    pp = &sh->head;
+    while (*pp != NULL) {
+        struct cache_entry *e = *pp;
+        if (strcmp(e->hash, hash) == 0 || now - e->checked_at >= SP_SESSION_CACHE_SEC) {
+            *pp = e->next;
+            sh->n--;
+            cache_entry_free(e);
+        } else {
+            pp = &e->next;
+        }
+    }
+    pthread_mutex_unlock(&sh->lock);
+}
+
+static void cache_put(const char *hash, const struct sp_session *s, int64_t now)
+{
+    struct cache_shard *sh = cache_shard_of(hash);
+    struct cache_entry *e;
+
+    cache_drop(hash, now);
+    e = sp_xcalloc(1, sizeof(*e));
+    memcpy(e->hash, hash, sizeof(e->hash));
+    session_copy(&e->s, s);
+    e->checked_at = now;
+    pthread_mutex_lock(&sh->lock);
+    if (sh->n < SP_SESSION_SHARD_MAX) {
+        e->next = sh->head;
+        sh->head = e;
+        sh->n++;
+        e = NULL;
+    }
+    pthread_mutex_unlock(&sh->lock);
+    if (e != NULL)
+        cache_entry_free(e); /* shard full of live entries: serve from the database */
+}
+
+/* A usable cached copy of hash into out, or false. */
+static bool cache_get(const char *hash, int64_t now, struct sp_session *out)
+{
+    struct cache_shard *sh = cache_shard_of(hash);
+    bool hit = false;
+
+    pthread_mutex_lock(&sh->lock);
+    for (struct cache_entry *e = sh->head; e != NULL; e = e->next) {
+        if (strcmp(e->hash, hash) != 0)
+            continue;
+        if (now >= e->checked_at && now - e->checked_at < SP_SESSION_CACHE_SEC &&
+            now - e->s.last_seen_at < SP_SESSION_TOUCH_SEC) {
+            session_copy(out, &e->s);
+            hit = true;
+        }
+        break;
+    }
+    pthread_mutex_unlock(&sh->lock);
+    return hit;
+}
+
+void sp_session_cache_clear(void)
+{
+    for (unsigned i = 0; i < SP_SESSION_SHARDS; i++) {
+        pthread_mutex_lock(&cache[i].lock);
+        while (cache[i].head != NULL) {
+            struct cache_entry *e = cache[i].head;
+            cache[i].head = e->next;
+            cache_entry_free(e);
+        }
+        cache[i].n = 0;
+        pthread_mutex_unlock(&cache[i].lock);
+    }
+}
 
 static void session_hash(const char *token, char out[SP_SHA256_HEX_LEN + 1])
 {
@@ -89,6 +237,12 @@ static void session_touch(struct sp_db *db, const char *hash, int64_t now)
     sp_db_done(st);
 }
 
+/* Timeouts: the session ends when idle too long or past its lifetime. */
+static bool session_timed_out(const struct sp_session *s, int64_t now, unsigned idle_sec)
+{
+    return now >= s->expires_at || now - s->last_seen_at >= (int64_t)idle_sec;
+}
+
 enum sp_err sp_session_lookup(struct sp_db *db, const char *token, int64_t now, unsigned idle_sec,
                               struct sp_session *out)
 {
@@ -104,10 +258,17 @@ enum sp_err sp_session_lookup(struct sp_db *db, const char *token, int64_t now, 
     memset(out, 0, sizeof(*out));
     if (token == NULL || strlen(token) != SP_RAND_TOKEN_LEN)
         return SP_ERR_NOT_FOUND;
-    st = sp_db_stmt(db, sql);
-    if (st == NULL)
-        return SP_ERR_DB;
     session_hash(token, hash);
+    if (cache_get(hash, now, out)) {
+        if (!session_timed_out(out, now, idle_sec))
+            goto out;
+        sp_session_cleanup(out); /* timed out: the database path ends it */
+    }
+    st = sp_db_stmt(db, sql);
+    if (st == NULL) {
+        rc = SP_ERR_DB;
+        goto out;
+    }
     sqlite3_bind_text(st, 1, hash, -1, SQLITE_TRANSIENT);
     r = sqlite3_step(st);
     if (r == SQLITE_ROW) {
@@ -127,7 +288,7 @@ enum sp_err sp_session_lookup(struct sp_db *db, const char *token, int64_t now, 
         rc = sp_db_fail(db, "session_lookup");
     }
     sp_db_done(st);
-    if (rc == SP_OK && (now >= out->expires_at || now - out->last_seen_at >= (int64_t)idle_sec)) {
+    if (rc == SP_OK && session_timed_out(out, now, idle_sec)) {
         session_end_hash(db, hash, now);
         sp_session_cleanup(out);
         rc = SP_ERR_EXPIRED;
@@ -135,6 +296,11 @@ enum sp_err sp_session_lookup(struct sp_db *db, const char *token, int64_t now, 
         session_touch(db, hash, now);
         out->last_seen_at = now;
     }
+    if (rc == SP_OK)
+        cache_put(hash, out, now);
+    else
+        cache_drop(hash, now);
+out:
     sp_wipe(hash, sizeof(hash));
     return rc;
 }
@@ -145,6 +311,7 @@ enum sp_err sp_session_end(struct sp_db *db, const char *token, int64_t now)
     if (token == NULL)
         return SP_OK;
     session_hash(token, hash);
+    cache_drop(hash, now);
     session_end_hash(db, hash, now);
     sp_wipe(hash, sizeof(hash));
     return SP_OK;

@@ -14,6 +14,7 @@
 struct sp_db;
 
 #define SP_SESSION_TOUCH_SEC 30 /* refresh last_seen at most this often */
+#define SP_SESSION_CACHE_SEC 5  /* reuse a validated session this long without SQLite */
 
 struct sp_session {
     char *user_cf;
@@ -50,5 +51,8 @@ enum sp_err sp_session_end(struct sp_db *db, const char *token, int64_t now);
 int64_t sp_session_count_active(struct sp_db *db, int64_t now, unsigned idle_sec);
 
 void sp_session_cleanup(struct sp_session *s);
+
+/* Empty the in-process cache (tests; daemon shutdown frees it too). */
+void sp_session_cache_clear(void);
 
 #endif /* SP_SESSION_H */
