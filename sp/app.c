@@ -2,11 +2,16 @@
  * app: wiring of the running service. Everything expensive (keys, metadata,
  * the lasso server with every IdP) is built once here, never per request.
  */
+#include <pthread.h>
 #include <stdlib.h>
+#include <time.h>
 #include <string.h>
 #include <sys/stat.h>
 
 #include "sp/app.h"
+#include "sp/authn_state.h"
+#include "sp/clock.h"
+#include "sp/replay.h"
 #include "sp/buf.h"
 #include "sp/cert.h"
 #include "sp/db.h"
@@ -83,8 +88,81 @@ out:
     return rc;
 }
 
+/*
+ * Maintenance thread. THREAD SAFETY NOTES: it only uses the database (its own
+ * per-thread connection) and the shared read-only configuration; stop is a
+ * flag under the mutex with a condition variable so shutdown is immediate.
+ */
+struct sp_maintenance {
+    pthread_t thread;
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    int stop;
+};
+
+void sp_app_maintain(struct sp_app *app)
+{
+    int64_t now = sp_clock_now();
+    int a = sp_authn_state_purge(app->db, now, SP_AUTHN_KEEP_SEC);
+    int r = sp_replay_purge(app->db, now);
+    if (a > 0 || r > 0)
+        sp_debug("maintenance: purged %d pending requests, %d replay entries", a, r);
+}
+
+static void *app_maintenance_main(void *arg)
+{
+    struct sp_app *app = arg;
+    struct sp_maintenance *m = app->maint;
+
+    pthread_mutex_lock(&m->lock);
+    while (!m->stop) {
+        struct timespec until;
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_sec += SP_MAINTENANCE_SEC;
+        pthread_cond_timedwait(&m->cond, &m->lock, &until);
+        if (m->stop)
+            break;
+        pthread_mutex_unlock(&m->lock);
+        sp_app_maintain(app);
+        pthread_mutex_lock(&m->lock);
+    }
+    pthread_mutex_unlock(&m->lock);
+    return NULL;
+}
+
+enum sp_err sp_app_start_maintenance(struct sp_app *app)
+{
+    struct sp_maintenance *m = sp_xcalloc(1, sizeof(*m));
+    pthread_mutex_init(&m->lock, NULL);
+    pthread_cond_init(&m->cond, NULL);
+    app->maint = m;
+    if (pthread_create(&m->thread, NULL, app_maintenance_main, app) != 0) {
+        app->maint = NULL;
+        free(m);
+        return SP_ERR_INTERNAL;
+    }
+    return SP_OK;
+}
+
+static void app_stop_maintenance(struct sp_app *app)
+{
+    struct sp_maintenance *m = app->maint;
+    if (m == NULL)
+        return;
+    pthread_mutex_lock(&m->lock);
+    m->stop = 1;
+    pthread_cond_signal(&m->cond);
+    pthread_mutex_unlock(&m->lock);
+    pthread_join(m->thread, NULL);
+    pthread_cond_destroy(&m->cond);
+    pthread_mutex_destroy(&m->lock);
+    free(m);
+    app->maint = NULL;
+}
+
 void sp_app_cleanup(struct sp_app *app)
 {
+    app_stop_maintenance(app);
     sp_session_cache_clear();
     sp_db_close(&app->db);
     sp_idp_set_free(&app->idps);

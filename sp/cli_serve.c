@@ -79,6 +79,8 @@ int sp_cli_serve(int argc, char **argv)
         status = 0;
         goto out;
     }
+    if (sp_app_start_maintenance(&app) != SP_OK)
+        goto out;
     http = sp_http_start(cfg->listen, cfg->port, cfg->threads, sp_app_handle, &app);
     if (http == NULL)
         goto out;

@@ -214,7 +214,6 @@ enum sp_err sp_saml_acs_process(const struct sp_saml_env *env, const char *saml_
     struct sp_check_result cr;
     struct sp_check_expect exp;
     struct sp_spid_assertion a;
-    const struct sp_attr_service *svc;
     const char *irt, *why = NULL, *fiscal;
     char cf[SP_CF_MAX + 1];
     enum sp_cf_kind kind;
@@ -261,7 +260,6 @@ enum sp_err sp_saml_acs_process(const struct sp_saml_env *env, const char *saml_
         have_pending = false; /* not this browser's: leave the request alone */
         goto out;
     }
-    svc = sp_config_attr_service(env->cfg, pending.attr_index);
     memset(&exp, 0, sizeof(exp));
     exp.request_id = pending.id;
     exp.idp_entity_id = pending.idp;
@@ -272,7 +270,7 @@ enum sp_err sp_saml_acs_process(const struct sp_saml_env *env, const char *saml_
     exp.comparison = pending.comparison;
     exp.now_ms = now_ms;
     exp.skew_sec = env->cfg->clock_skew_sec;
-    (void)svc; /* every requested attribute is optional except fiscalNumber, below */
+    /* every requested attribute is optional (RS-82) except fiscalNumber, below */
     /*
      * The SPID checks first (cheap, and each names its own rule), then the
      * signatures: nothing, not even an anomaly page, is shown for a message

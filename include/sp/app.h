@@ -20,6 +20,11 @@ struct sp_resp;
 #define SP_SESSION_COOKIE "spid_sp_session"
 #define SP_BINDING_COOKIE "spid_sp_login"
 
+#define SP_MAINTENANCE_SEC 60         /* purge interval */
+#define SP_AUTHN_KEEP_SEC (24 * 3600) /* keep answered/expired requests a day */
+
+struct sp_maintenance;
+
 struct sp_app {
     const struct sp_config *cfg;
     struct sp_db *db;
@@ -31,6 +36,7 @@ struct sp_app {
     unsigned session_cookie_flags;
     unsigned binding_cookie_flags;
     struct sp_saml_env saml;
+    struct sp_maintenance *maint; /* background purge thread, or NULL */
 };
 
 /*
@@ -40,6 +46,15 @@ struct sp_app {
  */
 enum sp_err sp_app_init(struct sp_app *app, const struct sp_config *cfg, struct sp_buf *err);
 void sp_app_cleanup(struct sp_app *app);
+
+/*
+ * Start the maintenance thread (every SP_MAINTENANCE_SEC: purge expired
+ * pending requests and replay entries). Stopped by sp_app_cleanup.
+ */
+enum sp_err sp_app_start_maintenance(struct sp_app *app);
+
+/* One maintenance pass on the calling thread (also used by tests). */
+void sp_app_maintain(struct sp_app *app);
 
 /* The HTTP handler (sp_http_handler_fn) over the route table of routes.c. */
 void sp_app_handle(void *app, struct sp_req *req, struct sp_resp *resp);

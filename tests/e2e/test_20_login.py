@@ -305,3 +305,20 @@ def test_security_headers(spid_env):
     assert r.headers["X-Frame-Options"] == "DENY"
     assert r.headers["X-Content-Type-Options"] == "nosniff"
     assert "frame-ancestors 'none'" in r.headers["Content-Security-Policy"]
+
+
+def test_https_base_url_sets_secure_cookies(start_spid_env, spid_env):
+    """Behind TLS the binding cookie must survive the IdP's cross-site POST
+    (SameSite=None; Secure); over plain http (development) cookies stay Lax."""
+    port = spid_env.sp.base_url.rsplit(":", 1)[1]
+    env = start_spid_env({"sp": {"base_url": "https://127.0.0.1:%s" % port}})
+    r = requests.get(env.sp.url("/spid/login"), params={"idp": env.idp.entity_id, "level": "2"},
+                     allow_redirects=False, timeout=TIMEOUT)
+    assert r.status_code in (200, 302), r.text
+    c = r.headers["Set-Cookie"]
+    assert "spid_sp_login=" in c and "SameSite=None" in c and "Secure" in c and "HttpOnly" in c
+    r = requests.get(spid_env.sp.url("/spid/login"),
+                     params={"idp": spid_env.idp.entity_id, "level": "2"},
+                     allow_redirects=False, timeout=TIMEOUT)
+    c = r.headers["Set-Cookie"]
+    assert "SameSite=Lax" in c and "Secure" not in c
