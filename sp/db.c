@@ -218,7 +218,13 @@ static enum sp_err db_migrate(struct sp_db *db, struct sp_buf *err)
     int v = sp_db_schema_version(db);
     enum sp_err rc = SP_OK;
 
-    if (v < 0 || v > SP_DB_VERSION) {
+    if (v < 0) {
+        sqlite3 *c = sp_db_conn(db);
+        sp_buf_addf(err, "%s: cannot read the schema version: %s", db->path,
+                    c ? sqlite3_errmsg(c) : "no connection");
+        return SP_ERR_DB;
+    }
+    if (v > SP_DB_VERSION) {
         sp_buf_addf(err, "%s: schema version %d is newer than this program (%d)", db->path, v,
                     SP_DB_VERSION);
         return SP_ERR_DB;

@@ -16,13 +16,17 @@ enum sp_err sp_replay_remember(struct sp_db *db, const char *id, const char *kin
     enum sp_err rc = SP_OK;
     int r;
 
+    /* SQLite accepts NULL in a TEXT PRIMARY KEY: a NULL id would never replay */
+    if (id == NULL || id[0] == '\0' || kind == NULL)
+        return SP_ERR_INVALID;
     if (st == NULL)
         return SP_ERR_DB;
     sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
     sqlite3_bind_text(st, 2, kind, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 3, expires_at);
     r = sqlite3_step(st);
-    if (r == SQLITE_CONSTRAINT)
+    if (r == SQLITE_CONSTRAINT &&
+        sqlite3_extended_errcode(sp_db_conn(db)) == SQLITE_CONSTRAINT_PRIMARYKEY)
         rc = SP_ERR_REPLAY;
     else if (r != SQLITE_DONE)
         rc = sp_db_fail(db, "replay_remember");

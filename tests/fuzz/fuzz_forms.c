@@ -26,8 +26,8 @@ static void fuzz_forms_check(const struct sp_params *p, const char *s, size_t n)
     if (p->n > SP_FORM_MAX_FIELDS)
         abort();
     for (unsigned i = 0; i < p->n; i++) {
-        if (p->names[i] == NULL || p->values[i] == NULL ||
-            strlen(p->names[i]) > SP_FORM_MAX_NAME || strlen(p->values[i]) > n)
+        if (p->names[i] == NULL || p->values[i] == NULL || strlen(p->names[i]) > SP_FORM_MAX_NAME ||
+            strlen(p->values[i]) > n)
             abort();
     }
     for (size_t i = 0; i < n;) {

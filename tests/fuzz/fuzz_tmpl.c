@@ -62,8 +62,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (rc == SP_OK && !has_raw) {
         static const char specials[] = "<>\"'";
         for (const char *c = specials; *c; c++)
-            if (!fuzz_tmpl_has(data, size, *c) && fuzz_tmpl_has((const uint8_t *)out.data,
-                                                                  out.len, *c))
+            if (!fuzz_tmpl_has(data, size, *c) &&
+                fuzz_tmpl_has((const uint8_t *)out.data, out.len, *c))
                 abort();
     }
 

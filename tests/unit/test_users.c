@@ -1,0 +1,378 @@
+/*
+ * test_users: the person record, identities and per-source attributes. The
+ * first login creates the person; later logins update the fields they carry
+ * and keep the others; an identity is one row per (method, issuer,
+ * external_id) whose last_seen moves; attributes are stored per source.
+ */
+#define _DEFAULT_SOURCE
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <dirent.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "sp/buf.h"
+#include "sp/db.h"
+#include "sp/log.h"
+#include "sp/users.h"
+
+#define T0 1700000000
+#define CF "RSSMRA80A01H501U"
+#define IDP "https://idp.test.example"
+
+struct fx {
+    char dir[64];
+    char path[128];
+    struct sp_db *db;
+};
+
+static int fx_setup(void **state)
+{
+    struct fx *f = calloc(1, sizeof(*f));
+    struct sp_buf err;
+
+    if (f == NULL)
+        return -1;
+    snprintf(f->dir, sizeof(f->dir), "/tmp/sp-unit-XXXXXX");
+    if (mkdtemp(f->dir) == NULL) {
+        free(f);
+        return -1;
+    }
+    snprintf(f->path, sizeof(f->path), "%s/sp.db", f->dir);
+    sp_buf_init(&err, 4096);
+    f->db = sp_db_open(f->path, &err);
+    if (f->db == NULL)
+        fprintf(stderr, "sp_db_open: %s\n", sp_buf_str(&err));
+    sp_buf_cleanup(&err);
+    *state = f;
+    return f->db != NULL ? 0 : -1;
+}
+
+static int fx_teardown(void **state)
+{
+    struct fx *f = *state;
+    DIR *d;
+    struct dirent *e;
+
+    sp_db_close(&f->db);
+    d = opendir(f->dir);
+    while (d != NULL && (e = readdir(d)) != NULL) {
+        char p[512];
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+            continue;
+        snprintf(p, sizeof(p), "%s/%s", f->dir, e->d_name);
+        unlink(p);
+    }
+    if (d != NULL)
+        closedir(d);
+    rmdir(f->dir);
+    free(f);
+    return 0;
+}
+
+/* One integer from SQL run on the test's connection; -1 when no row or NULL. */
+static int64_t query_int(struct sp_db *db, const char *sql)
+{
+    sqlite3_stmt *st = NULL;
+    int64_t v = -1;
+
+    assert_int_equal(sqlite3_prepare_v2(sp_db_conn(db), sql, -1, &st, NULL), SQLITE_OK);
+    if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL)
+        v = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    return v;
+}
+
+/* One text value from SQL with one text parameter; "" when NULL, "<none>" when no row. */
+static void query_text(struct sp_db *db, const char *sql, const char *arg, char *out, size_t n)
+{
+    sqlite3_stmt *st = NULL;
+
+    assert_int_equal(sqlite3_prepare_v2(sp_db_conn(db), sql, -1, &st, NULL), SQLITE_OK);
+    if (arg != NULL)
+        sqlite3_bind_text(st, 1, arg, -1, SQLITE_STATIC);
+    if (sqlite3_step(st) == SQLITE_ROW) {
+        const unsigned char *t = sqlite3_column_text(st, 0);
+        snprintf(out, n, "%s", t ? (const char *)t : "");
+    } else {
+        snprintf(out, n, "<none>");
+    }
+    sqlite3_finalize(st);
+}
+
+static const struct sp_user_attr full_attrs[] = {
+    {"spidCode", "SPID-0001"},
+    {"name", "Mario"},
+    {"familyName", "Rossi"},
+    {"dateOfBirth", "1980-01-01"},
+    {"gender", "M"},
+    {"placeOfBirth", "H501"},
+    {"email", "mario@example.it"},
+    {"mobilePhone", "+393331234567"},
+    {"fiscalNumber", "TINIT-" CF},
+};
+
+static struct sp_login_record spid_login(const struct sp_user_attr *attrs, unsigned n)
+{
+    struct sp_login_record r = {CF, "spid", IDP, "SPID-0001", "spid", attrs, n};
+    return r;
+}
+
+static void test_first_login_creates(void **state)
+{
+    struct fx *f = *state;
+    struct sp_login_record rec = spid_login(full_attrs, 9);
+    struct sp_user u;
+
+    assert_int_equal(sp_users_record_login(f->db, &rec, T0), SP_OK);
+    assert_int_equal(sp_users_get(f->db, CF, &u), SP_OK);
+    /* each SPID attribute lands in its own column */
+    assert_string_equal(u.cf, CF);
+    assert_string_equal(u.name, "Mario");
+    assert_string_equal(u.family_name, "Rossi");
+    assert_string_equal(u.date_of_birth, "1980-01-01");
+    assert_string_equal(u.gender, "M");
+    assert_string_equal(u.place_of_birth, "H501");
+    assert_string_equal(u.email, "mario@example.it");
+    assert_string_equal(u.mobile_phone, "+393331234567");
+    assert_int_equal(u.created_at, T0);
+    assert_int_equal(u.updated_at, T0);
+    sp_user_cleanup(&u);
+    assert_null(u.cf);
+    assert_int_equal(query_int(f->db, "SELECT count(*) FROM users"), 1);
+}
+
+static void test_no_attributes(void **state)
+{
+    struct fx *f = *state;
+    struct sp_login_record rec = {CF, "cns", "CN=Test CA", "0A1B2C", "cns", NULL, 0};
+    struct sp_user u;
+
+    assert_int_equal(sp_users_record_login(f->db, &rec, T0), SP_OK);
+    assert_int_equal(sp_users_get(f->db, CF, &u), SP_OK);
+    assert_string_equal(u.cf, CF);
+    assert_null(u.name);
+    assert_null(u.family_name);
+    assert_null(u.date_of_birth);
+    assert_null(u.gender);
+    assert_null(u.place_of_birth);
+    assert_null(u.email);
+    assert_null(u.mobile_phone);
+    sp_user_cleanup(&u);
+    assert_int_equal(query_int(f->db, "SELECT count(*) FROM user_attributes"), 0);
+}
+
+static void test_second_login_coalesce(void **state)
+{
+    struct fx *f = *state;
+    static const struct sp_user_attr some[] = {
+        {"name", "Mario Giuseppe"},
+        {"email", "nuovo@example.it"},
+        {"gender", ""}, /* present but empty: stored as given */
+    };
+    struct sp_login_record rec = spid_login(full_attrs, 9);
+    struct sp_user u;
+
+    assert_int_equal(sp_users_record_login(f->db, &rec, T0), SP_OK);
+    rec = spid_login(some, 3);
+    assert_int_equal(sp_users_record_login(f->db, &rec, T0 + 100), SP_OK);
+    assert_int_equal(sp_users_get(f->db, CF, &u), SP_OK);
+    assert_string_equal(u.name, "Mario Giuseppe");
+    assert_string_equal(u.email, "nuovo@example.it");
+    assert_string_equal(u.gender, "");
+    /* absent from the second login: kept */
+    assert_string_equal(u.family_name, "Rossi");
+    assert_string_equal(u.date_of_birth, "1980-01-01");
+    assert_string_equal(u.place_of_birth, "H501");
+    assert_string_equal(u.mobile_phone, "+393331234567");
+    assert_int_equal(u.created_at, T0);
+    assert_int_equal(u.updated_at, T0 + 100);
+    sp_user_cleanup(&u);
+
+    /* a login with no attributes keeps everything (the previous values are not leaked
+     * into it from the cached statement either) */
+    rec = spid_login(NULL, 0);
+    assert_int_equal(sp_users_record_login(f->db, &rec, T0 + 200), SP_OK);
+    assert_int_equal(sp_users_get(f->db, CF, &u), SP_OK);
+    assert_string_equal(u.name, "Mario Giuseppe");
+    assert_string_equal(u.mobile_phone, "+393331234567");
+    assert_int_equal(u.updated_at, T0 + 200);
+    sp_user_cleanup(&u);
+    assert_int_equal(query_int(f->db, "SELECT count(*) FROM users"), 1);
+}
+
+static void test_people_independent(void **state)
+{
+    struct fx *f = *state;
+    static const struct sp_user_attr giulia[] = {{"name", "Giulia"}, {"familyName", "Bianchi"}};
+    struct sp_login_record rec = spid_login(full_attrs, 9);
+    struct sp_login_record rec2 = {"BNCGLI92C65F205C", "spid", IDP, "SPID-0002", "spid", giulia, 2};
+    struct sp_user u;
+
+    assert_int_equal(sp_users_record_login(f->db, &rec, T0), SP_OK);
+    assert_int_equal(sp_users_record_login(f->db, &rec2, T0 + 1), SP_OK);
+    /* Giulia's login did not inherit Mario's email through a stale binding */
+    assert_int_equal(sp_users_get(f->db, "BNCGLI92C65F205C", &u), SP_OK);
+    assert_string_equal(u.name, "Giulia");
+    assert_null(u.email);
+    assert_null(u.mobile_phone);
+    sp_user_cleanup(&u);
+    assert_int_equal(sp_users_get(f->db, CF, &u), SP_OK);
+    assert_string_equal(u.name, "Mario");
+    sp_user_cleanup(&u);
+    assert_int_equal(query_int(f->db, "SELECT count(*) FROM users"), 2);
+}
+
+static void test_identities_upsert(void **state)
+{
+    struct fx *f = *state;
+    struct sp_login_record rec = spid_login(NULL, 0);
+    char txt[128];
+
+    assert_int_equal(sp_users_record_login(f->db, &rec, T0), SP_OK);
+    assert_int_equal(sp_users_record_login(f->db, &rec, T0 + 50), SP_OK);
+    assert_int_equal(query_int(f->db, "SELECT count(*) FROM identities"), 1);
+    assert_int_equal(query_int(f->db, "SELECT first_seen FROM identities"), T0);
+    assert_int_equal(query_int(f->db, "SELECT last_seen FROM identities"), T0 + 50);
+    query_text(f->db, "SELECT user_cf FROM identities", NULL, txt, sizeof(txt));
+    assert_string_equal(txt, CF);
+
+    /* another IdP, another external id, another method: new rows */
+    rec.issuer = "https://other-idp.example";
+    assert_int_equal(sp_users_record_login(f->db, &rec, T0 + 60), SP_OK);
+    rec = spid_login(NULL, 0);
+    rec.external_id = "SPID-0009";
+    assert_int_equal(sp_users_record_login(f->db, &rec, T0 + 70), SP_OK);
+    rec = spid_login(NULL, 0);
+    rec.method = "cns";
+    assert_int_equal(sp_users_record_login(f->db, &rec, T0 + 80), SP_OK);
+    assert_int_equal(query_int(f->db, "SELECT count(*) FROM identities"), 4);
+    assert_int_equal(query_int(f->db, "SELECT count(*) FROM identities WHERE user_cf = '" CF "'"),
+                     4);
+    /* the first identity was left alone */
+    assert_int_equal(query_int(f->db, "SELECT last_seen FROM identities WHERE method = 'spid'"
+                                      " AND issuer = '" IDP "' AND external_id = 'SPID-0001'"),
+                     T0 + 50);
+}
+
+static void test_identity_defaults(void **state)
+{
+    struct fx *f = *state;
+    struct sp_login_record rec = {CF, "pin", NULL, NULL, "pin", NULL, 0};
+    char txt[128];
+
+    /* no issuer: ""; no external id: the codice fiscale */
+    assert_int_equal(sp_users_record_login(f->db, &rec, T0), SP_OK);
+    assert_int_equal(sp_users_record_login(f->db, &rec, T0 + 5), SP_OK);
+    assert_int_equal(query_int(f->db, "SELECT count(*) FROM identities"), 1);
+    query_text(f->db, "SELECT issuer FROM identities", NULL, txt, sizeof(txt));
+    assert_string_equal(txt, "");
+    query_text(f->db, "SELECT external_id FROM identities", NULL, txt, sizeof(txt));
+    assert_string_equal(txt, CF);
+    assert_int_equal(query_int(f->db, "SELECT last_seen FROM identities"), T0 + 5);
+}
+
+static void test_attributes_per_source(void **state)
+{
+    struct fx *f = *state;
+    static const struct sp_user_attr cns_attrs[] = {{"name", "MARIO"}, {"serial", "0A1B2C"}};
+    static const struct sp_user_attr spid_again[] = {{"email", "altro@example.it"}};
+    struct sp_login_record rec = spid_login(full_attrs, 9);
+    struct sp_login_record cns = {CF, "cns", "CN=Test CA", "0A1B2C", "cns", cns_attrs, 2};
+    char txt[128];
+
+    assert_int_equal(sp_users_record_login(f->db, &rec, T0), SP_OK);
+    assert_int_equal(sp_users_record_login(f->db, &cns, T0 + 10), SP_OK);
+    assert_int_equal(query_int(f->db, "SELECT count(*) FROM user_attributes WHERE source = 'spid'"),
+                     9);
+    assert_int_equal(query_int(f->db, "SELECT count(*) FROM user_attributes WHERE source = 'cns'"),
+                     2);
+    query_text(f->db, "SELECT value FROM user_attributes WHERE source = 'spid' AND name = ?1",
+               "name", txt, sizeof(txt));
+    assert_string_equal(txt, "Mario");
+    query_text(f->db, "SELECT value FROM user_attributes WHERE source = 'cns' AND name = ?1",
+               "name", txt, sizeof(txt));
+    assert_string_equal(txt, "MARIO");
+    query_text(f->db, "SELECT value FROM user_attributes WHERE source = 'spid' AND name = ?1",
+               "fiscalNumber", txt, sizeof(txt));
+    assert_string_equal(txt, "TINIT-" CF);
+
+    /* a later SPID login updates its value and keeps the attributes it did not carry */
+    rec = spid_login(spid_again, 1);
+    assert_int_equal(sp_users_record_login(f->db, &rec, T0 + 20), SP_OK);
+    query_text(f->db, "SELECT value FROM user_attributes WHERE source = 'spid' AND name = ?1",
+               "email", txt, sizeof(txt));
+    assert_string_equal(txt, "altro@example.it");
+    assert_int_equal(query_int(f->db, "SELECT updated_at FROM user_attributes"
+                                      " WHERE source = 'spid' AND name = 'email'"),
+                     T0 + 20);
+    assert_int_equal(query_int(f->db, "SELECT updated_at FROM user_attributes"
+                                      " WHERE source = 'spid' AND name = 'name'"),
+                     T0);
+    assert_int_equal(query_int(f->db, "SELECT count(*) FROM user_attributes"), 11);
+    /* the person row follows the latest login that carried the field */
+    {
+        struct sp_user u;
+        assert_int_equal(sp_users_get(f->db, CF, &u), SP_OK);
+        assert_string_equal(u.email, "altro@example.it");
+        sp_user_cleanup(&u);
+    }
+}
+
+static void test_get_unknown(void **state)
+{
+    struct fx *f = *state;
+    struct sp_login_record rec = spid_login(full_attrs, 9);
+    struct sp_user u;
+
+    assert_int_equal(sp_users_get(f->db, CF, &u), SP_ERR_NOT_FOUND);
+    assert_null(u.cf);
+    assert_null(u.name);
+    sp_user_cleanup(&u);
+    assert_int_equal(sp_users_record_login(f->db, &rec, T0), SP_OK);
+    assert_int_equal(sp_users_get(f->db, "BNCGLI92C65F205C", &u), SP_ERR_NOT_FOUND);
+    sp_user_cleanup(&u);
+    assert_int_equal(sp_users_get(f->db, "rssmra80a01h501u", &u), SP_ERR_NOT_FOUND);
+    sp_user_cleanup(&u);
+    assert_int_equal(sp_users_get(f->db, "", &u), SP_ERR_NOT_FOUND);
+    sp_user_cleanup(&u);
+}
+
+static void test_refused_without_method(void **state)
+{
+    struct fx *f = *state;
+    struct sp_login_record rec = {CF, NULL, IDP, "SPID-0001", "spid", NULL, 0};
+    struct sp_user u;
+
+    /* in a transaction, as the ACS runs it: a failure leaves nothing behind */
+    assert_int_equal(sp_db_begin(f->db), SP_OK);
+    assert_int_equal(sp_users_record_login(f->db, &rec, T0), SP_ERR_DB);
+    sp_db_rollback(f->db);
+    assert_int_equal(sp_users_get(f->db, CF, &u), SP_ERR_NOT_FOUND);
+    sp_user_cleanup(&u);
+    assert_int_equal(query_int(f->db, "SELECT count(*) FROM identities"), 0);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_first_login_creates, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_no_attributes, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_second_login_coalesce, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_people_independent, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_identities_upsert, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_identity_defaults, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_attributes_per_source, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_get_unknown, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_refused_without_method, fx_setup, fx_teardown),
+    };
+    sp_log_set_level(SP_LOG_WARN);
+    return cmocka_run_group_tests_name("users", tests, NULL, NULL);
+}
