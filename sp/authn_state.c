@@ -47,7 +47,7 @@ enum sp_err sp_authn_state_put(struct sp_db *db, const struct sp_authn_pending *
     bind_text(st, 11, p->next);
     sqlite3_bind_int64(st, 12, now);
     sqlite3_bind_int64(st, 13, p->expires_at);
-    if (sqlite3_step(st) != SQLITE_DONE)
+    if (sp_db_step_write(db, st) != SQLITE_DONE)
         rc = sp_db_fail(db, "authn_state_put");
     sp_db_done(st);
     return rc;
@@ -104,7 +104,7 @@ enum sp_err sp_authn_state_consume(struct sp_db *db, const char *id, int64_t now
         return SP_ERR_DB;
     bind_text(st, 1, id);
     sqlite3_bind_int64(st, 2, now);
-    if (sqlite3_step(st) != SQLITE_DONE)
+    if (sp_db_step_write(db, st) != SQLITE_DONE)
         rc = sp_db_fail(db, "authn_state_consume");
     else if (sqlite3_changes(sp_db_conn(db)) != 1)
         rc = SP_ERR_NOT_FOUND;
@@ -130,7 +130,7 @@ int sp_authn_state_purge(struct sp_db *db, int64_t now, int64_t keep_sec)
     if (st == NULL)
         return -1;
     sqlite3_bind_int64(st, 1, now - keep_sec);
-    if (sqlite3_step(st) == SQLITE_DONE)
+    if (sp_db_step_write(db, st) == SQLITE_DONE)
         n = sqlite3_changes(sp_db_conn(db));
     sp_db_done(st);
     return n;

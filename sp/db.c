@@ -36,7 +36,13 @@ struct db_conn {
 struct sp_db {
     char *path;
     pthread_key_t key;
+    pthread_mutex_t write_lock; /* one writer at a time in this process */
 };
+
+/* Transaction nesting of the calling thread: inner begin/commit pairs join
+ * the outer transaction, so a store function can make itself atomic and still
+ * run inside a caller's transaction. */
+static _Thread_local unsigned db_txn_depth;
 
 /*
  * Migrations: append only. Entry i brings the schema from version i to i+1.
@@ -108,6 +114,7 @@ static struct db_conn *db_conn_open(struct sp_db *db)
         return NULL;
     }
     sqlite3_busy_timeout(c->db, SP_DB_BUSY_MS);
+    sqlite3_extended_result_codes(c->db, 1); /* step() says which constraint failed */
     sqlite3_exec(c->db,
                  "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;",
                  NULL, NULL, NULL);
@@ -171,6 +178,13 @@ enum sp_err sp_db_fail(struct sp_db *db, const char *what)
     return SP_ERR_DB;
 }
 
+static void sp_db_rollback_raw(struct sp_db *db)
+{
+    sqlite3 *c = sp_db_conn(db);
+    if (c != NULL && !sqlite3_get_autocommit(c))
+        sqlite3_exec(c, "ROLLBACK", NULL, NULL, NULL);
+}
+
 static enum sp_err db_exec(struct sp_db *db, const char *sql)
 {
     sqlite3 *c = sp_db_conn(db);
@@ -185,21 +199,70 @@ static enum sp_err db_exec(struct sp_db *db, const char *sql)
     return SP_OK;
 }
 
+/*
+ * Writers queue on a mutex instead of meeting SQLITE_BUSY: SQLite's busy
+ * handler sleeps in steps of milliseconds, which under load costs far more
+ * than the writes themselves. Other processes on the same file still get the
+ * busy timeout.
+ */
 enum sp_err sp_db_begin(struct sp_db *db)
 {
-    return db_exec(db, "BEGIN IMMEDIATE");
+    enum sp_err rc;
+
+    if (db_txn_depth++ > 0)
+        return SP_OK;
+    pthread_mutex_lock(&db->write_lock);
+    rc = db_exec(db, "BEGIN IMMEDIATE");
+    if (rc != SP_OK) {
+        db_txn_depth = 0;
+        pthread_mutex_unlock(&db->write_lock);
+    }
+    return rc;
 }
 
 enum sp_err sp_db_commit(struct sp_db *db)
 {
-    return db_exec(db, "COMMIT");
+    enum sp_err rc;
+
+    if (db_txn_depth == 0) {
+        sp_errorx("commit without a transaction (ended by an earlier rollback)");
+        return SP_ERR_DB;
+    }
+    if (--db_txn_depth > 0)
+        return SP_OK;
+    rc = db_exec(db, "COMMIT");
+    if (rc != SP_OK)
+        sp_db_rollback_raw(db);
+    pthread_mutex_unlock(&db->write_lock);
+    return rc;
 }
 
 void sp_db_rollback(struct sp_db *db)
 {
-    sqlite3 *c = sp_db_conn(db);
-    if (c != NULL && !sqlite3_get_autocommit(c))
-        sqlite3_exec(c, "ROLLBACK", NULL, NULL, NULL);
+    if (db_txn_depth == 0)
+        return;
+    db_txn_depth = 0; /* a rollback ends the outer transaction too */
+    sp_db_rollback_raw(db);
+    pthread_mutex_unlock(&db->write_lock);
+}
+
+int sp_db_step_write(struct sp_db *db, struct sqlite3_stmt *st)
+{
+    int r;
+    if (sp_db_begin(db) != SP_OK)
+        return SQLITE_ERROR;
+    r = sqlite3_step(st);
+    if (r == SQLITE_DONE) {
+        if (sp_db_commit(db) != SP_OK)
+            r = SQLITE_ERROR;
+    } else if (db_txn_depth == 1) {
+        /* our own transaction: nothing else to keep */
+        if (sp_db_commit(db) != SP_OK)
+            r = SQLITE_ERROR;
+    } else {
+        db_txn_depth--; /* the caller's transaction decides */
+    }
+    return r;
 }
 
 int sp_db_schema_version(struct sp_db *db)
@@ -254,6 +317,7 @@ struct sp_db *sp_db_open(const char *path, struct sp_buf *err)
     struct sp_db *db = sp_xcalloc(1, sizeof(*db));
     db->path = sp_xstrdup(path);
     SP_ASSERT(pthread_key_create(&db->key, db_conn_free) == 0);
+    pthread_mutex_init(&db->write_lock, NULL);
     if (sp_db_conn(db) == NULL) {
         sp_buf_addf(err, "%s: cannot open database", path);
         sp_db_close(&db);
@@ -272,6 +336,7 @@ void sp_db_close(struct sp_db **dbp)
     db_conn_free(pthread_getspecific(db->key));
     pthread_setspecific(db->key, NULL);
     pthread_key_delete(db->key);
+    pthread_mutex_destroy(&db->write_lock);
     free(db->path);
     free(db);
     *dbp = NULL;

@@ -24,9 +24,8 @@ enum sp_err sp_replay_remember(struct sp_db *db, const char *id, const char *kin
     sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
     sqlite3_bind_text(st, 2, kind, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 3, expires_at);
-    r = sqlite3_step(st);
-    if (r == SQLITE_CONSTRAINT &&
-        sqlite3_extended_errcode(sp_db_conn(db)) == SQLITE_CONSTRAINT_PRIMARYKEY)
+    r = sp_db_step_write(db, st);
+    if (r == SQLITE_CONSTRAINT_PRIMARYKEY)
         rc = SP_ERR_REPLAY;
     else if (r != SQLITE_DONE)
         rc = sp_db_fail(db, "replay_remember");
@@ -42,7 +41,7 @@ int sp_replay_purge(struct sp_db *db, int64_t now)
     if (st == NULL)
         return -1;
     sqlite3_bind_int64(st, 1, now);
-    if (sqlite3_step(st) == SQLITE_DONE)
+    if (sp_db_step_write(db, st) == SQLITE_DONE)
         n = sqlite3_changes(sp_db_conn(db));
     sp_db_done(st);
     return n;

@@ -203,7 +203,7 @@ enum sp_err sp_session_create(struct sp_db *db, const struct sp_session *s, int6
     bind_opt(st, 8, s->session_index);
     sqlite3_bind_int64(st, 9, now);
     sqlite3_bind_int64(st, 10, now + lifetime_sec);
-    if (sqlite3_step(st) != SQLITE_DONE)
+    if (sp_db_step_write(db, st) != SQLITE_DONE)
         rc = sp_db_fail(db, "session_create");
     sp_db_done(st);
     sp_wipe(hash, sizeof(hash));
@@ -219,7 +219,7 @@ static void session_end_hash(struct sp_db *db, const char *hash, int64_t now)
         return;
     sqlite3_bind_text(st, 1, hash, -1, SQLITE_TRANSIENT);
     sqlite3_bind_int64(st, 2, now);
-    if (sqlite3_step(st) != SQLITE_DONE)
+    if (sp_db_step_write(db, st) != SQLITE_DONE)
         sp_db_fail(db, "session_end");
     sp_db_done(st);
 }
@@ -232,7 +232,7 @@ static void session_touch(struct sp_db *db, const char *hash, int64_t now)
         return;
     sqlite3_bind_text(st, 1, hash, -1, SQLITE_TRANSIENT);
     sqlite3_bind_int64(st, 2, now);
-    if (sqlite3_step(st) != SQLITE_DONE)
+    if (sp_db_step_write(db, st) != SQLITE_DONE)
         sp_db_fail(db, "session_touch");
     sp_db_done(st);
 }

@@ -63,7 +63,7 @@ enum sp_err sp_users_record_login(struct sp_db *db, const struct sp_login_record
             sqlite3_bind_text(st, users_fields[i].col, v, -1, SQLITE_TRANSIENT);
     }
     sqlite3_bind_int64(st, 9, now);
-    if (sqlite3_step(st) != SQLITE_DONE)
+    if (sp_db_step_write(db, st) != SQLITE_DONE)
         rc = sp_db_fail(db, "users upsert");
     sp_db_done(st);
     if (rc != SP_OK)
@@ -77,7 +77,7 @@ enum sp_err sp_users_record_login(struct sp_db *db, const struct sp_login_record
     sqlite3_bind_text(st, 3, rec->issuer ? rec->issuer : "", -1, SQLITE_TRANSIENT);
     sqlite3_bind_text(st, 4, rec->external_id ? rec->external_id : rec->cf, -1, SQLITE_TRANSIENT);
     sqlite3_bind_int64(st, 5, now);
-    if (sqlite3_step(st) != SQLITE_DONE)
+    if (sp_db_step_write(db, st) != SQLITE_DONE)
         rc = sp_db_fail(db, "identities upsert");
     sp_db_done(st);
 
@@ -90,7 +90,7 @@ enum sp_err sp_users_record_login(struct sp_db *db, const struct sp_login_record
         sqlite3_bind_text(st, 3, rec->attrs[i].name, -1, SQLITE_TRANSIENT);
         sqlite3_bind_text(st, 4, rec->attrs[i].value, -1, SQLITE_TRANSIENT);
         sqlite3_bind_int64(st, 5, now);
-        if (sqlite3_step(st) != SQLITE_DONE)
+        if (sp_db_step_write(db, st) != SQLITE_DONE)
             rc = sp_db_fail(db, "user_attributes upsert");
         sp_db_done(st);
     }

@@ -32,10 +32,22 @@ struct sqlite3 *sp_db_conn(struct sp_db *db);
 struct sqlite3_stmt *sp_db_stmt(struct sp_db *db, const char *sql);
 void sp_db_done(struct sqlite3_stmt *stmt);
 
-/* Transactions on the calling thread's connection (BEGIN IMMEDIATE). */
+/*
+ * Transactions on the calling thread's connection (BEGIN IMMEDIATE), one
+ * writer at a time per process. Nested begin/commit pairs join the outer
+ * transaction; a rollback ends it whole.
+ */
 enum sp_err sp_db_begin(struct sp_db *db);
 enum sp_err sp_db_commit(struct sp_db *db);
 void sp_db_rollback(struct sp_db *db);
+
+/*
+ * Step a write statement under the process-wide write lock, inside its own
+ * transaction or the caller's. Returns the sqlite3_step() code, so a
+ * constraint violation stays visible (SQLITE_CONSTRAINT); the caller still
+ * calls sp_db_done(st).
+ */
+int sp_db_step_write(struct sp_db *db, struct sqlite3_stmt *st);
 
 /* Log the connection's last error with context; returns SP_ERR_DB. */
 enum sp_err sp_db_fail(struct sp_db *db, const char *what);

@@ -227,11 +227,16 @@ static void test_transactions(void **state)
     /* misuse is reported, not fatal; rollback outside a transaction is a no-op */
     assert_int_equal(sp_db_commit(db), SP_ERR_DB);
     sp_db_rollback(db);
+    /* nested begin/commit pairs join the outer transaction; a rollback ends it whole */
     assert_int_equal(sp_db_begin(db), SP_OK);
-    assert_int_equal(sp_db_begin(db), SP_ERR_DB);
+    assert_int_equal(sp_db_begin(db), SP_OK);
+    exec_ok(db, "INSERT INTO replay (id, kind, expires_at) VALUES ('_inner', 't', 1)");
+    assert_int_equal(sp_db_commit(db), SP_OK);
+    assert_false(sqlite3_get_autocommit(c)); /* still inside the outer one */
     sp_db_rollback(db);
     assert_true(sqlite3_get_autocommit(c));
     assert_int_equal(query_int(db, "SELECT count(*) FROM replay"), 1);
+    assert_int_equal(sp_db_commit(db), SP_ERR_DB);
 
     /* committed data survives a reopen */
     sp_db_close(&db);
