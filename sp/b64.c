@@ -51,9 +51,15 @@ enum sp_err sp_b64_decode(struct sp_buf *out, const char *s, size_t n)
 {
     unsigned int acc = 0;
     int bits = 0, pad = 0;
-    enum sp_err rc = SP_OK;
+    size_t start = out->len, o, need = n / 4 * 3 + 3, room = out->max - out->len;
+    enum sp_err rc;
 
-    for (size_t i = 0; i < n && rc == SP_OK; i++) {
+    /* reserve the largest possible result once, then write in place */
+    rc = sp_buf_reserve(out, need < room ? need : room);
+    if (rc != SP_OK)
+        return rc;
+    o = out->len;
+    for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)s[i];
         int v;
         if (c == ' ' || c == '\t' || c == '\r' || c == '\n')
@@ -63,21 +69,30 @@ enum sp_err sp_b64_decode(struct sp_buf *out, const char *s, size_t n)
             continue;
         }
         if (pad > 0)
-            return SP_ERR_INVALID; /* data after padding */
+            goto bad; /* data after padding */
         v = b64_value(c);
         if (v < 0)
-            return SP_ERR_INVALID;
+            goto bad;
         acc = (acc << 6) | (unsigned int)v;
         bits += 6;
         if (bits >= 8) {
             bits -= 8;
-            rc = sp_buf_addc(out, (char)((acc >> bits) & 0xff));
+            if (o >= out->max || o >= out->cap - 1) {
+                out->len = start;
+                out->data[start] = '\0';
+                return SP_ERR_TOO_LARGE;
+            }
+            out->data[o++] = (char)((acc >> bits) & 0xff);
         }
     }
-    if (rc != SP_OK)
-        return rc;
     /* leftover bits must be zero padding of a valid length */
-    if ((pad != 0 && pad != bits / 2) || bits >= 6 || (acc & ((1u << bits) - 1)) != 0)
-        return SP_ERR_INVALID;
+    if (pad > 2 || bits >= 6 || (acc & ((1u << bits) - 1)) != 0 || (pad != 0 && pad != bits / 2))
+        goto bad;
+    out->len = o;
+    out->data[o] = '\0';
     return SP_OK;
+bad:
+    out->len = start;
+    out->data[start] = '\0';
+    return SP_ERR_INVALID;
 }

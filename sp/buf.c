@@ -39,7 +39,7 @@ void sp_buf_reset(struct sp_buf *b)
         b->data[0] = '\0';
 }
 
-static enum sp_err buf_reserve(struct sp_buf *b, size_t extra)
+enum sp_err sp_buf_reserve(struct sp_buf *b, size_t extra)
 {
     size_t need, cap;
 
@@ -52,13 +52,15 @@ static enum sp_err buf_reserve(struct sp_buf *b, size_t extra)
     while (cap < need)
         cap *= 2;
     b->data = sp_xrealloc(b->data, cap);
+    if (b->len == 0)
+        b->data[0] = '\0';
     b->cap = cap;
     return SP_OK;
 }
 
 enum sp_err sp_buf_add(struct sp_buf *b, const void *p, size_t n)
 {
-    enum sp_err rc = buf_reserve(b, n);
+    enum sp_err rc = sp_buf_reserve(b, n);
     if (rc != SP_OK)
         return rc;
     if (n > 0)
@@ -89,7 +91,7 @@ enum sp_err sp_buf_vaddf(struct sp_buf *b, const char *fmt, va_list ap)
     va_end(ap2);
     if (n < 0)
         return SP_ERR_INVALID;
-    rc = buf_reserve(b, (size_t)n);
+    rc = sp_buf_reserve(b, (size_t)n);
     if (rc != SP_OK)
         return rc;
     vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);

@@ -35,6 +35,9 @@ enum sp_err sp_buf_addf(struct sp_buf *b, const char *fmt, ...)
 enum sp_err sp_buf_vaddf(struct sp_buf *b, const char *fmt, va_list ap)
     __attribute__((format(printf, 2, 0)));
 
+/* Make room for extra more bytes (and the NUL) without changing the contents. */
+enum sp_err sp_buf_reserve(struct sp_buf *b, size_t extra);
+
 /* Contents as a string ("" when empty); valid until the next change. */
 const char *sp_buf_str(const struct sp_buf *b);
 
