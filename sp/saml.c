@@ -201,6 +201,11 @@ static enum sp_err idp_add_file(struct sp_idp_set *set, const char *path, LassoK
         info->sso_post = provider_md(p, "SingleSignOnService HTTP-POST");
         info->slo_redirect = provider_md(p, "SingleLogoutService HTTP-Redirect");
         info->slo_post = provider_md(p, "SingleLogoutService HTTP-POST");
+        info->keys = sp_xmlsig_keys_from_metadata(sp_buf_str(&xml), xml.len, eid);
+        if (info->keys == NULL) {
+            rc = SP_ERR_CONFIG; /* an IdP whose assertions cannot be verified is useless */
+            break;
+        }
         if (sign_key != NULL)
             lasso_provider_set_server_signing_key(p, sign_key);
         sp_info("loaded IdP %s from %s", eid, path);
@@ -311,6 +316,7 @@ void sp_idp_set_free(struct sp_idp_set **setp)
         free(p->sso_post);
         free(p->slo_redirect);
         free(p->slo_post);
+        sp_xmlsig_keys_free(&p->keys);
     }
     free(set->idps);
     if (set->server != NULL)
@@ -342,6 +348,12 @@ const struct sp_idp_info *sp_idp_set_find(const struct sp_idp_set *set, const ch
         if (strcmp(set->idps[i].entity_id, entity_id) == 0)
             return &set->idps[i];
     return NULL;
+}
+
+const struct sp_xmlsig_keys *sp_idp_set_keys(const struct sp_idp_set *set, const char *entity_id)
+{
+    const struct sp_idp_info *idp = sp_idp_set_find(set, entity_id);
+    return idp ? idp->keys : NULL;
 }
 
 bool sp_idp_set_has(const struct sp_idp_set *set, const char *entity_id)

@@ -9,6 +9,7 @@
 #include <lasso/lasso.h>
 
 #include "sp/saml.h"
+#include "sp/xmlsig.h"
 
 #define SP_SAML_PURPOSE_KEY "spid-sp-purpose" /* g_object data on an AuthnRequest */
 #define SP_SPID_NS "https://spid.gov.it/saml-extensions"
@@ -23,6 +24,7 @@ struct sp_idp_info {
     char *sso_post;
     char *slo_redirect;
     char *slo_post;
+    struct sp_xmlsig_keys *keys; /* signing keys from its metadata */
 };
 
 struct sp_idp_set {

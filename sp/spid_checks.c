@@ -36,6 +36,7 @@
 #include "sp/log.h"
 #include "sp/mem.h"
 #include "sp/spid_checks.h"
+#include "sp/xmlsig.h"
 #include "sp/str.h"
 
 #define NS_SAMLP "urn:oasis:names:tc:SAML:2.0:protocol"
@@ -1450,4 +1451,37 @@ const char *sp_spid_assertion_attr(const struct sp_spid_assertion *a, const char
         if (strcmp(a->attrs[i].name, name) == 0)
             return a->attrs[i].value;
     return NULL;
+}
+
+/*
+ * ------------------------------------------------------------ signatures
+ *
+ * The cryptographic check runs on the very nodes the SPID checks above read
+ * and extraction uses: the single Assertion (its signature is mandatory) and
+ * the Response (its signature is optional but must verify when present).
+ * The structural rules (one Reference, URI "#ID", unique IDs, algorithms)
+ * were enforced by sp_spid_check_response before this is called.
+ */
+enum sp_check sp_spid_response_verify(const struct sp_spid_response *r,
+                                      const struct sp_xmlsig_keys *keys,
+                                      struct sp_check_result *res)
+{
+    const xmlNode *rsig, *asig;
+    unsigned n = 0;
+
+    rsig = child_first(r->root, NS_DS, "Signature", &n);
+    if (n > 1)
+        return check_fail(res, SP_CHECK_SIGNATURE_STRUCTURE, "%s", "several Response signatures");
+    if (rsig != NULL && sp_xmlsig_verify(keys, (xmlNode *)r->root, (xmlNode *)rsig) != SP_OK)
+        return check_fail(res, SP_CHECK_SIGNATURE_INVALID, "%s",
+                          "the Response signature does not verify with the IdP's metadata keys");
+    if (r->assertion == NULL)
+        return res->code; /* an error Response: nothing more to verify */
+    asig = child_first(r->assertion, NS_DS, "Signature", &n);
+    if (asig == NULL || n != 1)
+        return check_fail(res, SP_CHECK_ASSERTION_UNSIGNED, "%s", "the Assertion is not signed");
+    if (sp_xmlsig_verify(keys, (xmlNode *)r->assertion, (xmlNode *)asig) != SP_OK)
+        return check_fail(res, SP_CHECK_SIGNATURE_INVALID, "%s",
+                          "the Assertion signature does not verify with the IdP's metadata keys");
+    return res->code;
 }

@@ -43,4 +43,9 @@ const char *sp_idp_set_entity(const struct sp_idp_set *set, unsigned i);
 const char *sp_idp_set_display_name(const struct sp_idp_set *set, unsigned i);
 bool sp_idp_set_has(const struct sp_idp_set *set, const char *entity_id);
 
+struct sp_xmlsig_keys;
+
+/* The signing keys of an IdP's metadata (borrowed), or NULL for an unknown IdP. */
+const struct sp_xmlsig_keys *sp_idp_set_keys(const struct sp_idp_set *set, const char *entity_id);
+
 #endif /* SP_SAML_H */

@@ -43,6 +43,7 @@
     X(ASSERTION_UNSIGNED, "RS-20", 401, "L'asserzione di autenticazione non è firmata.")           \
     X(SIGNATURE_STRUCTURE, "RS-23", 401, "La firma della risposta non copre i dati ricevuti.")     \
     X(SIGNATURE_ALGORITHM, "RS-24", 401, "La risposta è firmata con un algoritmo non ammesso.")    \
+    X(SIGNATURE_INVALID, "RS-21", 401, "La firma della risposta non è valida.")                    \
     X(DUPLICATE_ID, "RS-23", 400, "La risposta contiene identificativi duplicati.")                \
     X(COMMENT, "RS-23", 400, "La risposta contiene commenti nei dati firmati.")                    \
     X(ASSERTION_ID, "RS-30", 400, "L'asserzione non ha un identificativo valido.")                 \
@@ -162,6 +163,20 @@ const char *sp_spid_response_in_response_to(const struct sp_spid_response *r);
 enum sp_check sp_spid_check_response(const struct sp_spid_response *r,
                                      const struct sp_check_expect *exp,
                                      struct sp_check_result *res);
+
+struct sp_xmlsig_keys;
+
+/*
+ * Verify the signatures with keys (the signing keys of the IdP the request
+ * was sent to, from its metadata): the Assertion's, mandatory, and the
+ * Response's when present. Call after sp_spid_check_response returned OK or
+ * STATUS_FAILURE (an error Response may be unsigned; a present signature must
+ * still verify). Returns res->code: unchanged on success, SIGNATURE_INVALID
+ * or ASSERTION_UNSIGNED otherwise.
+ */
+enum sp_check sp_spid_response_verify(const struct sp_spid_response *r,
+                                      const struct sp_xmlsig_keys *keys,
+                                      struct sp_check_result *res);
 
 /*
  * Extract the data of the (single, verified) Assertion. Only valid after

@@ -288,6 +288,8 @@ def test_04_tampered_after_signing(spid_env):
     before = sessions(spid_env)
     r = spidlib.post_response(s, acs, root, relay)
     assert_rejected(spid_env, s, r, before)
+    last = [l for l in spid_env.sp.log_text().splitlines() if "rejected" in l][-1]
+    assert "SIGNATURE_INVALID" in last, last
 
 
 def test_05_100_signed_by_another_key(spid_env, tmp_path):
@@ -299,6 +301,8 @@ def test_05_100_signed_by_another_key(spid_env, tmp_path):
     before = sessions(spid_env)
     r = spidlib.post_response(s, acs, xml, relay)
     assert_rejected(spid_env, s, r, before)
+    last = [l for l in spid_env.sp.log_text().splitlines() if "rejected" in l][-1]
+    assert "SIGNATURE_INVALID" in last, last
 
 
 def test_sha1_signatures_refused(spid_env):

@@ -1,0 +1,40 @@
+/*
+ * xmlsig: verification of enveloped XML signatures (SAML Responses and
+ * Assertions) with the signing keys of an IdP's metadata, and nothing else:
+ * certificates carried in the message are ignored, references must stay in
+ * the same document, and only exc-c14n, enveloped-signature, RSA-SHA256/384/512
+ * and SHA-256/384/512 are accepted. Keys are decoded once, at start-up.
+ */
+#ifndef SP_XMLSIG_H
+#define SP_XMLSIG_H
+
+#include <stddef.h>
+
+#include "sp/err.h"
+
+struct _xmlNode;
+struct sp_xmlsig_keys;
+
+/*
+ * The signing keys (KeyDescriptor use="signing" or without use) of the
+ * IDPSSODescriptor of entity_id in a metadata document (an EntityDescriptor
+ * or an EntitiesDescriptor). NULL when the entity has no usable key; the
+ * reason is logged. Free with sp_xmlsig_keys_free.
+ */
+struct sp_xmlsig_keys *sp_xmlsig_keys_from_metadata(const char *xml, size_t len,
+                                                    const char *entity_id);
+void sp_xmlsig_keys_free(struct sp_xmlsig_keys **keys);
+unsigned sp_xmlsig_keys_count(const struct sp_xmlsig_keys *keys);
+
+/*
+ * Verify the ds:Signature sig, a direct child of signed_elem, over
+ * signed_elem, with any of keys (rollover: several keys may be listed).
+ * signed_elem's ID attribute is registered as an XML ID if it is not yet.
+ * SP_OK only when xmlsec reports success; SP_ERR_SIGNATURE otherwise.
+ * The caller has already checked the structure (one Reference, URI "#ID",
+ * unique IDs). Thread-safe: keys are shared read-only.
+ */
+enum sp_err sp_xmlsig_verify(const struct sp_xmlsig_keys *keys, struct _xmlNode *signed_elem,
+                             struct _xmlNode *sig);
+
+#endif /* SP_XMLSIG_H */
