@@ -87,6 +87,20 @@ static const char *const migrations[] = {
     "  expires_at INTEGER NOT NULL, ended_at INTEGER);"
     "CREATE INDEX sessions_user ON sessions(user_cf);"
     "CREATE INDEX sessions_expires ON sessions(expires_at);",
+
+    /* 2: the attributes of a source as one JSON object per person (one write per
+     * login instead of one per attribute); user_attributes stays as a view */
+    "CREATE TABLE user_sources ("
+    "  user_cf TEXT NOT NULL REFERENCES users(cf),"
+    "  source TEXT NOT NULL, attrs TEXT NOT NULL, updated_at INTEGER NOT NULL,"
+    "  PRIMARY KEY (user_cf, source));"
+    "INSERT INTO user_sources (user_cf, source, attrs, updated_at)"
+    "  SELECT user_cf, source, json_group_object(name, value), max(updated_at)"
+    "  FROM user_attributes GROUP BY user_cf, source;"
+    "DROP TABLE user_attributes;"
+    "CREATE VIEW user_attributes AS"
+    "  SELECT s.user_cf AS user_cf, s.source AS source, j.key AS name, j.value AS value,"
+    "  s.updated_at AS updated_at FROM user_sources s, json_each(s.attrs) j;",
 };
 
 #define SP_DB_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))

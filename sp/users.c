@@ -1,6 +1,7 @@
 /*
- * users: SQL for users, identities and user_attributes.
+ * users: SQL for users, identities and user_sources (attributes per source).
  */
+#include <jansson.h>
 #include <sqlite3.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,10 +47,11 @@ enum sp_err sp_users_record_login(struct sp_db *db, const struct sp_login_record
         "INSERT INTO identities (user_cf, method, issuer, external_id, first_seen, last_seen)"
         " VALUES (?1, ?2, ?3, ?4, ?5, ?5)"
         " ON CONFLICT(method, issuer, external_id) DO UPDATE SET last_seen = excluded.last_seen";
-    static const char attr[] =
-        "INSERT INTO user_attributes (user_cf, source, name, value, updated_at)"
-        " VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT(user_cf, source, name)"
-        " DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at";
+    /* attributes absent from this login keep their stored value */
+    static const char attr[] = "INSERT INTO user_sources (user_cf, source, attrs, updated_at)"
+                               " VALUES (?1, ?2, json(?3), ?4) ON CONFLICT(user_cf, source)"
+                               " DO UPDATE SET attrs = json_patch(attrs, excluded.attrs),"
+                               " updated_at = excluded.updated_at";
     sqlite3_stmt *st;
     enum sp_err rc = SP_OK;
 
@@ -81,17 +83,24 @@ enum sp_err sp_users_record_login(struct sp_db *db, const struct sp_login_record
         rc = sp_db_fail(db, "identities upsert");
     sp_db_done(st);
 
-    for (unsigned i = 0; i < rec->n_attrs && rc == SP_OK; i++) {
-        st = sp_db_stmt(db, attr);
-        if (st == NULL)
+    if (rc == SP_OK && rec->n_attrs > 0) {
+        json_t *o = json_object();
+        char *text;
+        for (unsigned i = 0; i < rec->n_attrs; i++)
+            json_object_set_new(o, rec->attrs[i].name, json_string(rec->attrs[i].value));
+        text = json_dumps(o, JSON_COMPACT);
+        json_decref(o);
+        st = text ? sp_db_stmt(db, attr) : NULL;
+        if (st == NULL) {
+            free(text);
             return SP_ERR_DB;
+        }
         sqlite3_bind_text(st, 1, rec->cf, -1, SQLITE_TRANSIENT);
         sqlite3_bind_text(st, 2, rec->source, -1, SQLITE_TRANSIENT);
-        sqlite3_bind_text(st, 3, rec->attrs[i].name, -1, SQLITE_TRANSIENT);
-        sqlite3_bind_text(st, 4, rec->attrs[i].value, -1, SQLITE_TRANSIENT);
-        sqlite3_bind_int64(st, 5, now);
+        sqlite3_bind_text(st, 3, text, -1, free);
+        sqlite3_bind_int64(st, 4, now);
         if (sp_db_step_write(db, st) != SQLITE_DONE)
-            rc = sp_db_fail(db, "user_attributes upsert");
+            rc = sp_db_fail(db, "user_sources upsert");
         sp_db_done(st);
     }
     return rc;

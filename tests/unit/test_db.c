@@ -108,7 +108,7 @@ static void test_open_creates_schema(void **state)
     assert_true(sp_db_schema_version(db) >= 1);
     assert_int_equal(query_int(db, "PRAGMA user_version"), sp_db_schema_version(db));
     assert_int_equal(query_int(db, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND"
-                                   " name IN ('users', 'identities', 'user_attributes',"
+                                   " name IN ('users', 'identities', 'user_sources',"
                                    " 'authn_requests', 'replay', 'sessions')"),
                      6);
     assert_int_equal(query_int(db, "PRAGMA foreign_keys"), 1);

@@ -313,9 +313,13 @@ static void test_attributes_per_source(void **state)
     assert_int_equal(query_int(f->db, "SELECT updated_at FROM user_attributes"
                                       " WHERE source = 'spid' AND name = 'email'"),
                      T0 + 20);
+    /* timestamps are per source: the last login from that source */
     assert_int_equal(query_int(f->db, "SELECT updated_at FROM user_attributes"
                                       " WHERE source = 'spid' AND name = 'name'"),
-                     T0);
+                     T0 + 20);
+    assert_int_equal(query_int(f->db, "SELECT updated_at FROM user_attributes"
+                                      " WHERE source = 'cns' AND name = 'name'"),
+                     T0 + 10);
     assert_int_equal(query_int(f->db, "SELECT count(*) FROM user_attributes"), 11);
     /* the person row follows the latest login that carried the field */
     {
