@@ -170,28 +170,44 @@ static int hexval(char c)
 
 enum sp_err sp_url_decode(struct sp_buf *out, const char *s, size_t n)
 {
-    enum sp_err rc = SP_OK;
+    size_t start = out->len, o, room = out->max - out->len;
+    /* decoding never grows the text; the limit applies to the decoded bytes */
+    enum sp_err rc = sp_buf_reserve(out, n < room ? n : room);
 
-    for (size_t i = 0; i < n && rc == SP_OK; i++) {
+    if (rc != SP_OK)
+        return rc;
+    o = start;
+    for (size_t i = 0; i < n; i++) {
         char c = s[i];
         if (c == '+') {
             c = ' ';
         } else if (c == '%') {
             int hi, lo;
             if (i + 2 >= n)
-                return SP_ERR_INVALID;
+                goto bad;
             hi = hexval(s[i + 1]);
             lo = hexval(s[i + 2]);
             if (hi < 0 || lo < 0)
-                return SP_ERR_INVALID;
+                goto bad;
             c = (char)(hi << 4 | lo);
             i += 2;
         }
         if (c == '\0')
-            return SP_ERR_INVALID;
-        rc = sp_buf_addc(out, c);
+            goto bad;
+        if (o >= out->max || o >= out->cap - 1) {
+            out->len = start;
+            out->data[start] = '\0';
+            return SP_ERR_TOO_LARGE;
+        }
+        out->data[o++] = c;
     }
-    return rc;
+    out->len = o;
+    out->data[o] = '\0';
+    return SP_OK;
+bad:
+    out->len = start;
+    out->data[start] = '\0';
+    return SP_ERR_INVALID;
 }
 
 void sp_hex(char *out, const void *p, size_t n)

@@ -8,6 +8,9 @@
  * count increment) into its own xmlSecDSigCtx.
  */
 #include <libxml/parser.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
 #include <libxml/tree.h>
 #include <libxml/xpath.h>
 #include <libxml/xpathInternals.h>
@@ -30,15 +33,40 @@ struct sp_xmlsig_keys {
     unsigned n;
 };
 
+/*
+ * The public key of a base64 DER certificate, as an xmlsec key without X.509
+ * data: duplicating such a key per verification is a reference count, while
+ * duplicating certificate data would re-decode it through OpenSSL's decoders
+ * (global locks) on every message.
+ */
 static xmlSecKeyPtr xmlsig_key_from_b64(const char *b64)
 {
     struct sp_buf der;
     xmlSecKeyPtr key = NULL;
+    X509 *x = NULL;
+    EVP_PKEY *pub = NULL;
+    BIO *bio = NULL;
+    BUF_MEM *pem = NULL;
+    const unsigned char *p;
 
     sp_buf_init(&der, SP_XMLSIG_MAX_CERT);
-    if (sp_b64_decode(&der, b64, strlen(b64)) == SP_OK && der.len > 0)
-        key = xmlSecCryptoAppKeyLoadMemory((const xmlSecByte *)der.data, (xmlSecSize)der.len,
-                                           xmlSecKeyDataFormatCertDer, NULL, NULL, NULL);
+    if (sp_b64_decode(&der, b64, strlen(b64)) != SP_OK || der.len == 0)
+        goto out;
+    p = (const unsigned char *)der.data;
+    x = d2i_X509(NULL, &p, (long)der.len);
+    pub = x ? X509_get_pubkey(x) : NULL;
+    if (pub == NULL || EVP_PKEY_get_base_id(pub) != EVP_PKEY_RSA || EVP_PKEY_get_bits(pub) < 2048)
+        goto out; /* SPID signing keys are RSA of at least 2048 bits */
+    bio = BIO_new(BIO_s_mem());
+    if (bio == NULL || PEM_write_bio_PUBKEY(bio, pub) != 1)
+        goto out;
+    BIO_get_mem_ptr(bio, &pem);
+    key = xmlSecCryptoAppKeyLoadMemory((const xmlSecByte *)pem->data, (xmlSecSize)pem->length,
+                                       xmlSecKeyDataFormatPem, NULL, NULL, NULL);
+out:
+    BIO_free(bio);
+    EVP_PKEY_free(pub);
+    X509_free(x);
     sp_buf_cleanup(&der);
     return key;
 }
