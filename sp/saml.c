@@ -281,6 +281,11 @@ struct sp_idp_set *sp_idp_set_new(const struct sp_config *cfg, const char *sp_me
         goto out;
     }
     set->server->signature_method = LASSO_SIGNATURE_METHOD_RSA_SHA256;
+    set->signer = sp_signer_new(key_pem);
+    if (set->signer == NULL) {
+        rc = SP_ERR_CRYPTO;
+        goto out;
+    }
     /* a preloaded key avoids re-parsing our PEM for every signed message */
     cert_copy = g_strdup(cert_pem);
     key = lasso_key_new_for_signature_from_memory(key_pem, strlen(key_pem), NULL,
@@ -319,6 +324,7 @@ void sp_idp_set_free(struct sp_idp_set **setp)
         sp_xmlsig_keys_free(&p->keys);
     }
     free(set->idps);
+    sp_signer_free(&set->signer);
     if (set->server != NULL)
         g_object_unref(set->server);
     free(set);

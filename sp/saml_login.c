@@ -10,11 +10,14 @@
 #include <lasso/xml/saml-2.0/samlp2_requested_authn_context.h>
 #include <string.h>
 
+#include "sp/buf.h"
 #include "sp/clock.h"
 #include "sp/log.h"
 #include "sp/mem.h"
 #include "sp/saml_login.h"
 #include "saml_priv.h"
+
+#define SP_MAX_REDIRECT_URL (64u * 1024u)
 
 bool sp_saml_purpose_ok(const char *purpose)
 {
@@ -99,7 +102,11 @@ enum sp_err sp_saml_login_build(const struct sp_idp_set *set, const struct sp_co
         rc = SP_ERR_SAML;
         goto out;
     }
-    lasso_profile_set_signature_hint(LASSO_PROFILE(login), LASSO_PROFILE_SIGNATURE_HINT_FORCE);
+    /* POST: lasso adds the enveloped signature; Redirect: the query is signed
+     * (redirect_sign.c) and the XML must carry no signature (AR-11) */
+    lasso_profile_set_signature_hint(LASSO_PROFILE(login),
+                                     out->post ? LASSO_PROFILE_SIGNATURE_HINT_FORCE
+                                               : LASSO_PROFILE_SIGNATURE_HINT_FORBID);
     lrc = lasso_login_init_authn_request(login, p->idp, method);
     if (lrc != 0) {
         sp_errorx("lasso_login_init_authn_request(%s): %s", p->idp, lasso_strerror(lrc));
@@ -108,21 +115,38 @@ enum sp_err sp_saml_login_build(const struct sp_idp_set *set, const struct sp_co
     }
     login_set_spid_fields(LASSO_SAMLP2_AUTHN_REQUEST(LASSO_PROFILE(login)->request), cfg, p,
                           out->id, instant);
+    if (!out->post) {
+        /* HTTP-Redirect: we deflate, encode and sign ourselves (redirect_sign.c)
+         * with a key decoded once; lasso only serialises the request */
+        struct sp_buf url;
+        LassoNode *req = LASSO_NODE(LASSO_PROFILE(login)->request);
+        char *xml;
+
+        sp_saml_assign(&LASSO_SAMLP2_REQUEST_ABSTRACT(req)->Destination, idp->sso_redirect);
+        xml = lasso_node_export_to_xml(req);
+        if (xml == NULL) {
+            rc = SP_ERR_SAML;
+            goto out;
+        }
+        sp_buf_init(&url, SP_MAX_REDIRECT_URL);
+        rc = sp_redirect_sign(set->signer, idp->sso_redirect, "SAMLRequest", xml, strlen(xml),
+                              p->relay_state, &url);
+        g_free(xml);
+        if (rc == SP_OK)
+            out->url = sp_buf_detach(&url);
+        sp_buf_cleanup(&url);
+        goto out;
+    }
     sp_saml_assign(&LASSO_PROFILE(login)->msg_relayState, p->relay_state); /* signed too */
     lrc = lasso_login_build_authn_request_msg(login);
-    if (lrc != 0 || LASSO_PROFILE(login)->msg_url == NULL) {
+    if (lrc != 0 || LASSO_PROFILE(login)->msg_url == NULL ||
+        LASSO_PROFILE(login)->msg_body == NULL) {
         sp_errorx("lasso_login_build_authn_request_msg: %s", lasso_strerror(lrc));
         rc = SP_ERR_SAML;
         goto out;
     }
     out->url = sp_xstrdup(LASSO_PROFILE(login)->msg_url);
-    if (out->post) {
-        if (LASSO_PROFILE(login)->msg_body == NULL) {
-            rc = SP_ERR_SAML;
-            goto out;
-        }
-        out->saml_request = sp_xstrdup(LASSO_PROFILE(login)->msg_body);
-    }
+    out->saml_request = sp_xstrdup(LASSO_PROFILE(login)->msg_body);
 out:
     if (login != NULL)
         g_object_unref(login);

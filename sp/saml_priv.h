@@ -9,6 +9,7 @@
 #include <lasso/lasso.h>
 
 #include "sp/saml.h"
+#include "sp/redirect_sign.h"
 #include "sp/xmlsig.h"
 
 #define SP_SAML_PURPOSE_KEY "spid-sp-purpose" /* g_object data on an AuthnRequest */
@@ -28,7 +29,8 @@ struct sp_idp_info {
 };
 
 struct sp_idp_set {
-    LassoServer *server; /* one reference, shared read-only by request threads */
+    LassoServer *server;      /* one reference, shared read-only by request threads */
+    struct sp_signer *signer; /* our key, for HTTP-Redirect signatures */
     struct sp_idp_info *idps;
     unsigned n_idps;
 };
