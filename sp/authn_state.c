@@ -9,20 +9,6 @@
 #include "sp/db.h"
 #include "sp/mem.h"
 
-static void bind_text(sqlite3_stmt *st, int i, const char *s)
-{
-    if (s == NULL)
-        sqlite3_bind_null(st, i);
-    else
-        sqlite3_bind_text(st, i, s, -1, SQLITE_TRANSIENT);
-}
-
-static char *col_dup(sqlite3_stmt *st, int i)
-{
-    const unsigned char *t = sqlite3_column_text(st, i);
-    return t ? sp_xstrdup((const char *)t) : NULL;
-}
-
 enum sp_err sp_authn_state_put(struct sp_db *db, const struct sp_authn_pending *p, int64_t now)
 {
     static const char sql[] =
@@ -34,17 +20,17 @@ enum sp_err sp_authn_state_put(struct sp_db *db, const struct sp_authn_pending *
 
     if (st == NULL)
         return SP_ERR_DB;
-    bind_text(st, 1, p->id);
-    bind_text(st, 2, p->relay_state);
-    bind_text(st, 3, p->binding_hash);
-    bind_text(st, 4, p->idp);
+    sp_db_bind_text(st, 1, p->id);
+    sp_db_bind_text(st, 2, p->relay_state);
+    sp_db_bind_text(st, 3, p->binding_hash);
+    sp_db_bind_text(st, 4, p->idp);
     sqlite3_bind_int(st, 5, (int)p->level);
-    bind_text(st, 6, p->comparison);
-    bind_text(st, 7, p->purpose);
-    bind_text(st, 8, p->acs_url);
+    sp_db_bind_text(st, 6, p->comparison);
+    sp_db_bind_text(st, 7, p->purpose);
+    sp_db_bind_text(st, 8, p->acs_url);
     sqlite3_bind_int(st, 9, (int)p->attr_index);
     sqlite3_bind_int64(st, 10, p->issue_instant_ms);
-    bind_text(st, 11, p->next);
+    sp_db_bind_text(st, 11, p->next);
     sqlite3_bind_int64(st, 12, now);
     sqlite3_bind_int64(st, 13, p->expires_at);
     if (sp_db_step_write(db, st) != SQLITE_DONE)
@@ -66,20 +52,20 @@ enum sp_err sp_authn_state_get(struct sp_db *db, const char *id, struct sp_authn
     if (st == NULL)
         return SP_ERR_DB;
     memset(out, 0, sizeof(*out));
-    bind_text(st, 1, id);
+    sp_db_bind_text(st, 1, id);
     r = sqlite3_step(st);
     if (r == SQLITE_ROW) {
-        out->id = col_dup(st, 0);
-        out->relay_state = col_dup(st, 1);
-        out->binding_hash = col_dup(st, 2);
-        out->idp = col_dup(st, 3);
+        out->id = sp_db_column_dup(st, 0);
+        out->relay_state = sp_db_column_dup(st, 1);
+        out->binding_hash = sp_db_column_dup(st, 2);
+        out->idp = sp_db_column_dup(st, 3);
         out->level = (unsigned)sqlite3_column_int(st, 4);
-        out->comparison = col_dup(st, 5);
-        out->purpose = col_dup(st, 6);
-        out->acs_url = col_dup(st, 7);
+        out->comparison = sp_db_column_dup(st, 5);
+        out->purpose = sp_db_column_dup(st, 6);
+        out->acs_url = sp_db_column_dup(st, 7);
         out->attr_index = (unsigned)sqlite3_column_int(st, 8);
         out->issue_instant_ms = sqlite3_column_int64(st, 9);
-        out->next = col_dup(st, 10);
+        out->next = sp_db_column_dup(st, 10);
         out->expires_at = sqlite3_column_int64(st, 11);
         out->consumed_at = sqlite3_column_int64(st, 12);
     } else if (r == SQLITE_DONE) {
@@ -102,7 +88,7 @@ enum sp_err sp_authn_state_consume(struct sp_db *db, const char *id, int64_t now
 
     if (st == NULL)
         return SP_ERR_DB;
-    bind_text(st, 1, id);
+    sp_db_bind_text(st, 1, id);
     sqlite3_bind_int64(st, 2, now);
     if (sp_db_step_write(db, st) != SQLITE_DONE)
         rc = sp_db_fail(db, "authn_state_consume");
@@ -115,7 +101,7 @@ enum sp_err sp_authn_state_consume(struct sp_db *db, const char *id, int64_t now
     st = sp_db_stmt(db, probe);
     if (st == NULL)
         return SP_ERR_DB;
-    bind_text(st, 1, id);
+    sp_db_bind_text(st, 1, id);
     if (sqlite3_step(st) == SQLITE_ROW)
         rc = sqlite3_column_int64(st, 0) != 0 ? SP_ERR_REPLAY : SP_ERR_EXPIRED;
     sp_db_done(st);

@@ -279,6 +279,20 @@ int sp_db_step_write(struct sp_db *db, struct sqlite3_stmt *st)
     return r;
 }
 
+void sp_db_bind_text(struct sqlite3_stmt *st, int i, const char *s)
+{
+    if (s == NULL)
+        sqlite3_bind_null(st, i);
+    else
+        sqlite3_bind_text(st, i, s, -1, SQLITE_TRANSIENT);
+}
+
+char *sp_db_column_dup(struct sqlite3_stmt *st, int i)
+{
+    const unsigned char *t = sqlite3_column_text(st, i);
+    return t ? sp_xstrdup((const char *)t) : NULL;
+}
+
 int sp_db_schema_version(struct sp_db *db)
 {
     sqlite3_stmt *st = NULL;

@@ -251,7 +251,8 @@ static enum sp_err idp_add_path(struct sp_idp_set *set, const char *path, LassoK
         names[n++] = sp_xstrdup(de->d_name);
     }
     closedir(d);
-    qsort(names, n, sizeof(*names), name_cmp); /* deterministic load order */
+    if (n > 1)
+        qsort(names, n, sizeof(*names), name_cmp); /* deterministic load order */
     for (size_t i = 0; i < n; i++) {
         struct sp_buf p;
         sp_buf_init(&p, 8192);

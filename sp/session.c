@@ -164,20 +164,6 @@ static void session_hash(const char *token, char out[SP_SHA256_HEX_LEN + 1])
     sp_sha256_hex(token, strlen(token), out);
 }
 
-static void bind_opt(sqlite3_stmt *st, int i, const char *s)
-{
-    if (s == NULL)
-        sqlite3_bind_null(st, i);
-    else
-        sqlite3_bind_text(st, i, s, -1, SQLITE_TRANSIENT);
-}
-
-static char *col_dup(sqlite3_stmt *st, int i)
-{
-    const unsigned char *t = sqlite3_column_text(st, i);
-    return t ? sp_xstrdup((const char *)t) : NULL;
-}
-
 enum sp_err sp_session_create(struct sp_db *db, const struct sp_session *s, int64_t now,
                               unsigned lifetime_sec, char token[SP_RAND_TOKEN_LEN + 1])
 {
@@ -194,13 +180,13 @@ enum sp_err sp_session_create(struct sp_db *db, const struct sp_session *s, int6
     sp_rand_token(token);
     session_hash(token, hash);
     sqlite3_bind_text(st, 1, hash, -1, SQLITE_TRANSIENT);
-    bind_opt(st, 2, s->user_cf);
-    bind_opt(st, 3, s->method);
+    sp_db_bind_text(st, 2, s->user_cf);
+    sp_db_bind_text(st, 3, s->method);
     sqlite3_bind_int(st, 4, (int)s->level);
-    bind_opt(st, 5, s->idp);
-    bind_opt(st, 6, s->name_id);
-    bind_opt(st, 7, s->name_qualifier);
-    bind_opt(st, 8, s->session_index);
+    sp_db_bind_text(st, 5, s->idp);
+    sp_db_bind_text(st, 6, s->name_id);
+    sp_db_bind_text(st, 7, s->name_qualifier);
+    sp_db_bind_text(st, 8, s->session_index);
     sqlite3_bind_int64(st, 9, now);
     sqlite3_bind_int64(st, 10, now + lifetime_sec);
     if (sp_db_step_write(db, st) != SQLITE_DONE)
@@ -272,13 +258,13 @@ enum sp_err sp_session_lookup(struct sp_db *db, const char *token, int64_t now, 
     sqlite3_bind_text(st, 1, hash, -1, SQLITE_TRANSIENT);
     r = sqlite3_step(st);
     if (r == SQLITE_ROW) {
-        out->user_cf = col_dup(st, 0);
-        out->method = col_dup(st, 1);
+        out->user_cf = sp_db_column_dup(st, 0);
+        out->method = sp_db_column_dup(st, 1);
         out->level = (unsigned)sqlite3_column_int(st, 2);
-        out->idp = col_dup(st, 3);
-        out->name_id = col_dup(st, 4);
-        out->name_qualifier = col_dup(st, 5);
-        out->session_index = col_dup(st, 6);
+        out->idp = sp_db_column_dup(st, 3);
+        out->name_id = sp_db_column_dup(st, 4);
+        out->name_qualifier = sp_db_column_dup(st, 5);
+        out->session_index = sp_db_column_dup(st, 6);
         out->created_at = sqlite3_column_int64(st, 7);
         out->last_seen_at = sqlite3_column_int64(st, 8);
         out->expires_at = sqlite3_column_int64(st, 9);

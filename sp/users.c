@@ -106,12 +106,6 @@ enum sp_err sp_users_record_login(struct sp_db *db, const struct sp_login_record
     return rc;
 }
 
-static char *col_dup(sqlite3_stmt *st, int i)
-{
-    const unsigned char *t = sqlite3_column_text(st, i);
-    return t ? sp_xstrdup((const char *)t) : NULL;
-}
-
 enum sp_err sp_users_get(struct sp_db *db, const char *cf, struct sp_user *out)
 {
     static const char sql[] =
@@ -127,14 +121,14 @@ enum sp_err sp_users_get(struct sp_db *db, const char *cf, struct sp_user *out)
     sqlite3_bind_text(st, 1, cf, -1, SQLITE_TRANSIENT);
     r = sqlite3_step(st);
     if (r == SQLITE_ROW) {
-        out->cf = col_dup(st, 0);
-        out->name = col_dup(st, 1);
-        out->family_name = col_dup(st, 2);
-        out->date_of_birth = col_dup(st, 3);
-        out->gender = col_dup(st, 4);
-        out->place_of_birth = col_dup(st, 5);
-        out->email = col_dup(st, 6);
-        out->mobile_phone = col_dup(st, 7);
+        out->cf = sp_db_column_dup(st, 0);
+        out->name = sp_db_column_dup(st, 1);
+        out->family_name = sp_db_column_dup(st, 2);
+        out->date_of_birth = sp_db_column_dup(st, 3);
+        out->gender = sp_db_column_dup(st, 4);
+        out->place_of_birth = sp_db_column_dup(st, 5);
+        out->email = sp_db_column_dup(st, 6);
+        out->mobile_phone = sp_db_column_dup(st, 7);
         out->created_at = sqlite3_column_int64(st, 8);
         out->updated_at = sqlite3_column_int64(st, 9);
     } else if (r == SQLITE_DONE) {

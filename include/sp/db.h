@@ -49,6 +49,11 @@ void sp_db_rollback(struct sp_db *db);
  */
 int sp_db_step_write(struct sp_db *db, struct sqlite3_stmt *st);
 
+/* Column helpers for the store modules: NULL binds SQL NULL; a NULL column
+ * gives NULL, text a copy to free(). */
+void sp_db_bind_text(struct sqlite3_stmt *st, int i, const char *s);
+char *sp_db_column_dup(struct sqlite3_stmt *st, int i);
+
 /* Log the connection's last error with context; returns SP_ERR_DB. */
 enum sp_err sp_db_fail(struct sp_db *db, const char *what);
 
