@@ -21,7 +21,6 @@
 #include "sp/mem.h"
 #include "sp/metadata.h"
 #include "sp/saml.h"
-#include "sp/session.h"
 #include "sp/str.h"
 
 #define SP_DB_FILE "spid-sp.db"
@@ -163,7 +162,6 @@ static void app_stop_maintenance(struct sp_app *app)
 void sp_app_cleanup(struct sp_app *app)
 {
     app_stop_maintenance(app);
-    sp_session_cache_clear();
     sp_db_close(&app->db);
     sp_idp_set_free(&app->idps);
     free(app->metadata_xml);

@@ -18,6 +18,7 @@
 #include "sp/db.h"
 #include "sp/log.h"
 #include "sp/mem.h"
+#include "sp/ttl_cache.h"
 
 #define SP_DB_BUSY_MS 5000
 #define SP_DB_STMT_CACHE 64
@@ -343,6 +344,7 @@ static enum sp_err db_migrate(struct sp_db *db, struct sp_buf *err)
 struct sp_db *sp_db_open(const char *path, struct sp_buf *err)
 {
     struct sp_db *db = sp_xcalloc(1, sizeof(*db));
+    sp_ttl_cache_clear_all(); /* caches mirror one database at a time */
     db->path = sp_xstrdup(path);
     SP_ASSERT(pthread_key_create(&db->key, db_conn_free) == 0);
     pthread_mutex_init(&db->write_lock, NULL);
@@ -361,6 +363,7 @@ void sp_db_close(struct sp_db **dbp)
     struct sp_db *db = dbp ? *dbp : NULL;
     if (db == NULL)
         return;
+    sp_ttl_cache_clear_all();
     db_conn_free(pthread_getspecific(db->key));
     pthread_setspecific(db->key, NULL);
     pthread_key_delete(db->key);

@@ -24,40 +24,22 @@
 #include "sp/mem.h"
 #include "sp/session.h"
 #include "sp/str.h"
+#include "sp/ttl_cache.h"
 
-#define SP_SESSION_SHARDS 16
-#define SP_SESSION_SHARD_MAX 4096 /* entries per shard before a sweep */
+#define SP_SESSION_CACHE_MAX 65536
 
-struct cache_entry {
-    char hash[SP_SHA256_HEX_LEN + 1];
-    struct sp_session s;
-    int64_t checked_at;
-    struct cache_entry *next;
-};
-
-struct cache_shard {
-    pthread_mutex_t lock;
-    struct cache_entry *head;
-    unsigned n;
-};
-
-static struct cache_shard cache[SP_SESSION_SHARDS] = {
-#define SHARD                                                                                      \
-    {                                                                                              \
-        PTHREAD_MUTEX_INITIALIZER, NULL, 0                                                         \
-    }
-    SHARD, SHARD, SHARD, SHARD, SHARD, SHARD, SHARD, SHARD,
-    SHARD, SHARD, SHARD, SHARD, SHARD, SHARD, SHARD, SHARD,
-#undef SHARD
-};
+static struct sp_ttl_cache *session_cache;
+static pthread_once_t session_cache_once = PTHREAD_ONCE_INIT;
 
 static char *dup_opt(const char *s)
 {
     return s ? sp_xstrdup(s) : NULL;
 }
 
-static void session_copy(struct sp_session *dst, const struct sp_session *src)
+static void session_copy(void *dstv, const void *srcv)
 {
+    struct sp_session *dst = dstv;
+    const struct sp_session *src = srcv;
     *dst = *src;
     dst->user_cf = dup_opt(src->user_cf);
     dst->method = dup_opt(src->method);
@@ -67,96 +49,27 @@ static void session_copy(struct sp_session *dst, const struct sp_session *src)
     dst->session_index = dup_opt(src->session_index);
 }
 
-static struct cache_shard *cache_shard_of(const char *hash)
+static void session_cache_value_cleanup(void *v)
 {
-    unsigned v = 0;
-    for (int i = 0; i < 2; i++)
-        v = v * 16 + (unsigned)(hash[i] <= '9' ? hash[i] - '0' : hash[i] - 'a' + 10);
-    return &cache[v % SP_SESSION_SHARDS];
+    sp_session_cleanup(v);
 }
 
-static void cache_entry_free(struct cache_entry *e)
+static void session_cache_init(void)
 {
-    sp_session_cleanup(&e->s);
-    free(e);
+    session_cache =
+        sp_ttl_cache_new(sizeof(struct sp_session), SP_SESSION_CACHE_SEC, SP_SESSION_CACHE_MAX,
+                         session_copy, session_cache_value_cleanup);
 }
 
-/* Remove hash (and, while walking, entries too old to be used). */
-static void cache_drop(const char *hash, int64_t now)
+static struct sp_ttl_cache *session_cache_get(void)
 {
-    struct cache_shard *sh = cache_shard_of(hash);
-    struct cache_entry **pp;
-
-    pthread_mutex_lock(&sh->lock);
-    pp = &sh->head;
-    while (*pp != NULL) {
-        struct cache_entry *e = *pp;
-        if (strcmp(e->hash, hash) == 0 || now - e->checked_at >= SP_SESSION_CACHE_SEC) {
-            *pp = e->next;
-            sh->n--;
-            cache_entry_free(e);
-        } else {
-            pp = &e->next;
-        }
-    }
-    pthread_mutex_unlock(&sh->lock);
-}
-
-static void cache_put(const char *hash, const struct sp_session *s, int64_t now)
-{
-    struct cache_shard *sh = cache_shard_of(hash);
-    struct cache_entry *e;
-
-    cache_drop(hash, now);
-    e = sp_xcalloc(1, sizeof(*e));
-    memcpy(e->hash, hash, sizeof(e->hash));
-    session_copy(&e->s, s);
-    e->checked_at = now;
-    pthread_mutex_lock(&sh->lock);
-    if (sh->n < SP_SESSION_SHARD_MAX) {
-        e->next = sh->head;
-        sh->head = e;
-        sh->n++;
-        e = NULL;
-    }
-    pthread_mutex_unlock(&sh->lock);
-    if (e != NULL)
-        cache_entry_free(e); /* shard full of live entries: serve from the database */
-}
-
-/* A usable cached copy of hash into out, or false. */
-static bool cache_get(const char *hash, int64_t now, struct sp_session *out)
-{
-    struct cache_shard *sh = cache_shard_of(hash);
-    bool hit = false;
-
-    pthread_mutex_lock(&sh->lock);
-    for (struct cache_entry *e = sh->head; e != NULL; e = e->next) {
-        if (strcmp(e->hash, hash) != 0)
-            continue;
-        if (now >= e->checked_at && now - e->checked_at < SP_SESSION_CACHE_SEC &&
-            now - e->s.last_seen_at < SP_SESSION_TOUCH_SEC) {
-            session_copy(out, &e->s);
-            hit = true;
-        }
-        break;
-    }
-    pthread_mutex_unlock(&sh->lock);
-    return hit;
+    pthread_once(&session_cache_once, session_cache_init);
+    return session_cache;
 }
 
 void sp_session_cache_clear(void)
 {
-    for (unsigned i = 0; i < SP_SESSION_SHARDS; i++) {
-        pthread_mutex_lock(&cache[i].lock);
-        while (cache[i].head != NULL) {
-            struct cache_entry *e = cache[i].head;
-            cache[i].head = e->next;
-            cache_entry_free(e);
-        }
-        cache[i].n = 0;
-        pthread_mutex_unlock(&cache[i].lock);
-    }
+    sp_ttl_cache_clear(session_cache_get());
 }
 
 static void session_hash(const char *token, char out[SP_SHA256_HEX_LEN + 1])
@@ -245,10 +158,12 @@ enum sp_err sp_session_lookup(struct sp_db *db, const char *token, int64_t now, 
     if (token == NULL || strlen(token) != SP_RAND_TOKEN_LEN)
         return SP_ERR_NOT_FOUND;
     session_hash(token, hash);
-    if (cache_get(hash, now, out)) {
-        if (!session_timed_out(out, now, idle_sec))
+    if (sp_ttl_cache_get(session_cache_get(), hash, now, out)) {
+        /* usable while no timeout applies and last_seen needs no refresh */
+        if (!session_timed_out(out, now, idle_sec) &&
+            now - out->last_seen_at < SP_SESSION_TOUCH_SEC)
             goto out;
-        sp_session_cleanup(out); /* timed out: the database path ends it */
+        sp_session_cleanup(out); /* the database path decides */
     }
     st = sp_db_stmt(db, sql);
     if (st == NULL) {
@@ -283,9 +198,9 @@ enum sp_err sp_session_lookup(struct sp_db *db, const char *token, int64_t now, 
         out->last_seen_at = now;
     }
     if (rc == SP_OK)
-        cache_put(hash, out, now);
+        sp_ttl_cache_put(session_cache_get(), hash, out, now);
     else
-        cache_drop(hash, now);
+        sp_ttl_cache_drop(session_cache_get(), hash);
 out:
     sp_wipe(hash, sizeof(hash));
     return rc;
@@ -297,7 +212,7 @@ enum sp_err sp_session_end(struct sp_db *db, const char *token, int64_t now)
     if (token == NULL)
         return SP_OK;
     session_hash(token, hash);
-    cache_drop(hash, now);
+    sp_ttl_cache_drop(session_cache_get(), hash);
     session_end_hash(db, hash, now);
     sp_wipe(hash, sizeof(hash));
     return SP_OK;

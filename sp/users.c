@@ -2,12 +2,15 @@
  * users: SQL for users, identities and user_sources (attributes per source).
  */
 #include <jansson.h>
+#include <pthread.h>
 #include <sqlite3.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "sp/clock.h"
 #include "sp/db.h"
 #include "sp/mem.h"
+#include "sp/ttl_cache.h"
 #include "sp/users.h"
 
 /* SPID attribute -> users column (verified fields). */
@@ -25,6 +28,59 @@ static const char *users_attr(const struct sp_login_record *rec, const char *nam
         if (strcmp(rec->attrs[i].name, name) == 0)
             return rec->attrs[i].value;
     return NULL;
+}
+
+/*
+ * Person records read on every authenticated request (/api/me, /auth/check)
+ * are kept for SP_USERS_CACHE_SEC; a login recorded by this process drops the
+ * entry at once, one recorded by another process shows within the TTL.
+ */
+#define SP_USERS_CACHE_SEC 5
+#define SP_USERS_CACHE_MAX 65536
+
+static struct sp_ttl_cache *users_cache;
+static pthread_once_t users_cache_once = PTHREAD_ONCE_INIT;
+
+static char *users_dup(const char *s)
+{
+    return s ? sp_xstrdup(s) : NULL;
+}
+
+static void users_copy(void *dstv, const void *srcv)
+{
+    struct sp_user *d = dstv;
+    const struct sp_user *u = srcv;
+    *d = *u;
+    d->cf = users_dup(u->cf);
+    d->name = users_dup(u->name);
+    d->family_name = users_dup(u->family_name);
+    d->date_of_birth = users_dup(u->date_of_birth);
+    d->gender = users_dup(u->gender);
+    d->place_of_birth = users_dup(u->place_of_birth);
+    d->email = users_dup(u->email);
+    d->mobile_phone = users_dup(u->mobile_phone);
+}
+
+static void users_cache_value_cleanup(void *v)
+{
+    sp_user_cleanup(v);
+}
+
+static void users_cache_init(void)
+{
+    users_cache = sp_ttl_cache_new(sizeof(struct sp_user), SP_USERS_CACHE_SEC, SP_USERS_CACHE_MAX,
+                                   users_copy, users_cache_value_cleanup);
+}
+
+static struct sp_ttl_cache *users_cache_get(void)
+{
+    pthread_once(&users_cache_once, users_cache_init);
+    return users_cache;
+}
+
+void sp_users_cache_clear(void)
+{
+    sp_ttl_cache_clear(users_cache_get());
 }
 
 enum sp_err sp_users_record_login(struct sp_db *db, const struct sp_login_record *rec, int64_t now)
@@ -55,6 +111,7 @@ enum sp_err sp_users_record_login(struct sp_db *db, const struct sp_login_record
     sqlite3_stmt *st;
     enum sp_err rc = SP_OK;
 
+    sp_ttl_cache_drop(users_cache_get(), rec->cf);
     st = sp_db_stmt(db, upsert);
     if (st == NULL)
         return SP_ERR_DB;
@@ -116,6 +173,8 @@ enum sp_err sp_users_get(struct sp_db *db, const char *cf, struct sp_user *out)
     int r;
 
     memset(out, 0, sizeof(*out));
+    if (sp_ttl_cache_get(users_cache_get(), cf, sp_clock_now(), out))
+        return SP_OK;
     if (st == NULL)
         return SP_ERR_DB;
     sqlite3_bind_text(st, 1, cf, -1, SQLITE_TRANSIENT);
@@ -137,6 +196,8 @@ enum sp_err sp_users_get(struct sp_db *db, const char *cf, struct sp_user *out)
         rc = sp_db_fail(db, "users_get");
     }
     sp_db_done(st);
+    if (rc == SP_OK)
+        sp_ttl_cache_put(users_cache_get(), cf, out, sp_clock_now());
     return rc;
 }
 

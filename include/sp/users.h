@@ -48,9 +48,16 @@ struct sp_login_record {
  */
 enum sp_err sp_users_record_login(struct sp_db *db, const struct sp_login_record *rec, int64_t now);
 
-/* Load a person; SP_ERR_NOT_FOUND when unknown. Free with sp_user_cleanup. */
+/*
+ * Load a person; SP_ERR_NOT_FOUND when unknown. Free with sp_user_cleanup.
+ * Served from an in-process cache for a few seconds (sp_users_record_login
+ * in this process refreshes it at once).
+ */
 enum sp_err sp_users_get(struct sp_db *db, const char *cf, struct sp_user *out);
 
 void sp_user_cleanup(struct sp_user *u);
+
+/* Empty the in-process cache of person records (tests; shutdown). */
+void sp_users_cache_clear(void);
 
 #endif /* SP_USERS_H */
