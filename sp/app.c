@@ -112,17 +112,22 @@ static void *app_maintenance_main(void *arg)
 {
     struct sp_app *app = arg;
     struct sp_maintenance *m = app->maint;
+    unsigned ticks = 0;
 
     pthread_mutex_lock(&m->lock);
     while (!m->stop) {
         struct timespec until;
         clock_gettime(CLOCK_REALTIME, &until);
-        until.tv_sec += SP_MAINTENANCE_SEC;
+        until.tv_sec += SP_CHECKPOINT_SEC;
         pthread_cond_timedwait(&m->cond, &m->lock, &until);
         if (m->stop)
             break;
         pthread_mutex_unlock(&m->lock);
-        sp_app_maintain(app);
+        sp_db_checkpoint(app->db);
+        if (++ticks * SP_CHECKPOINT_SEC >= SP_MAINTENANCE_SEC) {
+            ticks = 0;
+            sp_app_maintain(app);
+        }
         pthread_mutex_lock(&m->lock);
     }
     pthread_mutex_unlock(&m->lock);

@@ -130,8 +130,11 @@ static struct db_conn *db_conn_open(struct sp_db *db)
     }
     sqlite3_busy_timeout(c->db, SP_DB_BUSY_MS);
     sqlite3_extended_result_codes(c->db, 1); /* step() says which constraint failed */
+    /* checkpoints run in the maintenance thread (sp_db_checkpoint), never in a
+     * request that holds the write lock */
     sqlite3_exec(c->db,
-                 "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;",
+                 "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;"
+                 " PRAGMA wal_autocheckpoint=0;",
                  NULL, NULL, NULL);
     return c;
 }
@@ -294,6 +297,16 @@ char *sp_db_column_dup(struct sqlite3_stmt *st, int i)
     return t ? sp_xstrdup((const char *)t) : NULL;
 }
 
+enum sp_err sp_db_checkpoint(struct sp_db *db)
+{
+    sqlite3 *c = sp_db_conn(db);
+    if (c == NULL)
+        return SP_ERR_DB;
+    if (sqlite3_wal_checkpoint_v2(c, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL) != SQLITE_OK)
+        return sp_db_fail(db, "wal checkpoint");
+    return SP_OK;
+}
+
 int sp_db_schema_version(struct sp_db *db)
 {
     sqlite3_stmt *st = NULL;
@@ -364,6 +377,8 @@ void sp_db_close(struct sp_db **dbp)
     if (db == NULL)
         return;
     sp_ttl_cache_clear_all();
+    if (pthread_getspecific(db->key) != NULL)
+        sp_db_checkpoint(db);
     db_conn_free(pthread_getspecific(db->key));
     pthread_setspecific(db->key, NULL);
     pthread_key_delete(db->key);

@@ -21,6 +21,7 @@ struct sp_resp;
 #define SP_BINDING_COOKIE "spid_sp_login"
 
 #define SP_MAINTENANCE_SEC 60         /* purge interval */
+#define SP_CHECKPOINT_SEC 1           /* WAL checkpoint interval */
 #define SP_AUTHN_KEEP_SEC (24 * 3600) /* keep answered/expired requests a day */
 
 struct sp_maintenance;
@@ -48,8 +49,9 @@ enum sp_err sp_app_init(struct sp_app *app, const struct sp_config *cfg, struct 
 void sp_app_cleanup(struct sp_app *app);
 
 /*
- * Start the maintenance thread (every SP_MAINTENANCE_SEC: purge expired
- * pending requests and replay entries). Stopped by sp_app_cleanup.
+ * Start the maintenance thread (every SP_CHECKPOINT_SEC a WAL checkpoint,
+ * every SP_MAINTENANCE_SEC a purge of expired pending requests and replay
+ * entries). Stopped by sp_app_cleanup.
  */
 enum sp_err sp_app_start_maintenance(struct sp_app *app);
 

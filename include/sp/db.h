@@ -19,6 +19,13 @@ struct sp_db *sp_db_open(const char *path, struct sp_buf *err);
 /* Close the calling thread's connection and free db. Accepts NULL. */
 void sp_db_close(struct sp_db **db);
 
+/*
+ * Copy the write-ahead log into the database file without blocking readers
+ * or writers (request connections never checkpoint on their own). Called
+ * about every second by the maintenance thread, and at close.
+ */
+enum sp_err sp_db_checkpoint(struct sp_db *db);
+
 /* Schema version after migrations. */
 int sp_db_schema_version(struct sp_db *db);
 
