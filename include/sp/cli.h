@@ -19,5 +19,7 @@ int sp_cli_serve(int argc, char **argv);
 int sp_cli_keygen(int argc, char **argv);
 int sp_cli_metadata(int argc, char **argv);
 int sp_cli_dev_idp(int argc, char **argv);
+int sp_cli_check_metadata(int argc, char **argv); /* cli_check_metadata.c */
+int sp_cli_check_cert(int argc, char **argv);     /* cli_check_cert.c */
 
 #endif /* SP_CLI_H */
