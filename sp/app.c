@@ -21,6 +21,7 @@
 #include "sp/mem.h"
 #include "sp/metadata.h"
 #include "sp/saml.h"
+#include "sp/session.h"
 #include "sp/str.h"
 
 #define SP_DB_FILE "spid-sp.db"
@@ -104,8 +105,10 @@ void sp_app_maintain(struct sp_app *app)
     int64_t now = sp_clock_now();
     int a = sp_authn_state_purge(app->db, now, SP_AUTHN_KEEP_SEC);
     int r = sp_replay_purge(app->db, now);
-    if (a > 0 || r > 0)
-        sp_debug("maintenance: purged %d pending requests, %d replay entries", a, r);
+    int s = sp_session_purge(app->db, now, SP_SESSION_KEEP_SEC);
+    if (a > 0 || r > 0 || s > 0)
+        sp_debug("maintenance: purged %d pending requests, %d replay entries, %d sessions", a, r,
+                 s);
 }
 
 static void *app_maintenance_main(void *arg)

@@ -218,6 +218,21 @@ enum sp_err sp_session_end(struct sp_db *db, const char *token, int64_t now)
     return SP_OK;
 }
 
+int sp_session_purge(struct sp_db *db, int64_t now, int64_t keep_sec)
+{
+    static const char sql[] = "DELETE FROM sessions WHERE expires_at < ?1"
+                              " OR (ended_at IS NOT NULL AND ended_at < ?1)";
+    sqlite3_stmt *st = sp_db_stmt(db, sql);
+    int n = -1;
+    if (st == NULL)
+        return -1;
+    sqlite3_bind_int64(st, 1, now - keep_sec);
+    if (sp_db_step_write(db, st) == SQLITE_DONE)
+        n = sqlite3_changes(sp_db_conn(db));
+    sp_db_done(st);
+    return n;
+}
+
 int64_t sp_session_count_active(struct sp_db *db, int64_t now, unsigned idle_sec)
 {
     static const char sql[] = "SELECT count(*) FROM sessions WHERE ended_at IS NULL"

@@ -20,9 +20,10 @@ struct sp_resp;
 #define SP_SESSION_COOKIE "spid_sp_session"
 #define SP_BINDING_COOKIE "spid_sp_login"
 
-#define SP_MAINTENANCE_SEC 60         /* purge interval */
-#define SP_CHECKPOINT_SEC 1           /* WAL checkpoint interval */
-#define SP_AUTHN_KEEP_SEC (24 * 3600) /* keep answered/expired requests a day */
+#define SP_MAINTENANCE_SEC 60               /* purge interval */
+#define SP_CHECKPOINT_SEC 1                 /* WAL checkpoint interval */
+#define SP_AUTHN_KEEP_SEC (24 * 3600)       /* keep answered/expired requests a day */
+#define SP_SESSION_KEEP_SEC (7 * 24 * 3600) /* keep ended sessions a week */
 
 struct sp_maintenance;
 

@@ -47,6 +47,9 @@ enum sp_err sp_session_lookup(struct sp_db *db, const char *token, int64_t now, 
 /* End the session of token (idempotent). */
 enum sp_err sp_session_end(struct sp_db *db, const char *token, int64_t now);
 
+/* Delete sessions that ended or expired before now - keep_sec. Rows deleted or -1. */
+int sp_session_purge(struct sp_db *db, int64_t now, int64_t keep_sec);
+
 /* Number of live sessions (for metrics). */
 int64_t sp_session_count_active(struct sp_db *db, int64_t now, unsigned idle_sec);
 

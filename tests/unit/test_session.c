@@ -379,6 +379,23 @@ static void test_end_idempotent(void **state)
     assert_int_equal(row_int(f->db, token, "created_at"), T0);
 }
 
+static void test_purge(void **state)
+{
+    struct fx *f = *state;
+    char live[SP_RAND_TOKEN_LEN + 1], ended[SP_RAND_TOKEN_LEN + 1], old[SP_RAND_TOKEN_LEN + 1];
+
+    create_ok(f->db, T0, LIFE, live);
+    create_ok(f->db, T0, LIFE, ended);
+    create_ok(f->db, T0, 100, old); /* expires at T0 + 100 */
+    assert_int_equal(sp_session_end(f->db, ended, T0 + 10), SP_OK);
+    /* nothing is older than the keep window yet */
+    assert_int_equal(sp_session_purge(f->db, T0 + 50, 1000), 0);
+    /* past the window: the ended and the expired go, the live one stays */
+    assert_int_equal(sp_session_purge(f->db, T0 + 1200, 1000), 2);
+    expect_lookup(f->db, live, T0 + 20, SP_OK);
+    expect_lookup(f->db, ended, T0 + 20, SP_ERR_NOT_FOUND);
+}
+
 static void test_count_active(void **state)
 {
     struct fx *f = *state;
@@ -457,6 +474,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_touch_interval, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_end_idempotent, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_count_active, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_purge, fx_setup, fx_teardown),
 #ifdef SP_SESSION_CACHE_SEC
         cmocka_unit_test_setup_teardown(test_cache, fx_setup, fx_teardown),
 #endif
