@@ -140,9 +140,15 @@ enum sp_err sp_cert_org_identifier(const struct sp_config *cfg, struct sp_buf *o
         return sp_buf_addf(out, "VATIT-%s", vat);
     }
     if (cert_nonempty(cfg->fiscal_code)) {
-        if (!cert_alnum_len(cfg->fiscal_code, CERT_MIN_FISCAL_CODE, CERT_MAX_FISCAL_CODE)) {
-            cert_fail(err, "contact.fiscal_code must be %d-%d letters or digits",
-                      CERT_MIN_FISCAL_CODE, CERT_MAX_FISCAL_CODE);
+        /* CE-04 wants 16 characters; an entity's 11-digit code is accepted as
+         * the only deviation (check-cert reports it as a warning) */
+        size_t cflen = strlen(cfg->fiscal_code);
+        if ((cflen != CERT_MIN_FISCAL_CODE && cflen != CERT_MAX_FISCAL_CODE) ||
+            !cert_alnum_len(cfg->fiscal_code, CERT_MIN_FISCAL_CODE, CERT_MAX_FISCAL_CODE)) {
+            cert_fail(err,
+                      "contact.fiscal_code must be %d letters or digits (or an %d-digit "
+                      "code of an entity)",
+                      CERT_MAX_FISCAL_CODE, CERT_MIN_FISCAL_CODE);
             return SP_ERR_CONFIG;
         }
         return sp_buf_addf(out, "CF:IT-%s", cfg->fiscal_code);
