@@ -17,6 +17,8 @@ static const struct cli_cmd commands[] = {
     {"keygen", "create the SP key and SPID certificate", sp_cli_keygen},
     {"metadata", "print or write our signed SP metadata", sp_cli_metadata},
     {"dev-idp", "run the built-in SPID test identity provider", sp_cli_dev_idp},
+    {"check-metadata", "check SP or IdP metadata (file or URL) against the SPID rules",
+     sp_cli_check_metadata},
     {"check-cert", "check an SP certificate against the SPID profile (Avviso 29 v3)",
      sp_cli_check_cert},
     {NULL, NULL, NULL},

@@ -113,6 +113,18 @@ out:
     return k;
 }
 
+struct sp_xmlsig_keys *sp_xmlsig_keys_from_cert_b64(const char *b64)
+{
+    xmlSecKeyPtr key = b64 != NULL ? xmlsig_key_from_b64(b64) : NULL;
+    struct sp_xmlsig_keys *k;
+
+    if (key == NULL)
+        return NULL;
+    k = sp_xcalloc(1, sizeof(*k));
+    k->keys[k->n++] = key;
+    return k;
+}
+
 void sp_xmlsig_keys_free(struct sp_xmlsig_keys **kp)
 {
     struct sp_xmlsig_keys *k = kp ? *kp : NULL;

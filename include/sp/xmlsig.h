@@ -23,6 +23,14 @@ struct sp_xmlsig_keys;
  */
 struct sp_xmlsig_keys *sp_xmlsig_keys_from_metadata(const char *xml, size_t len,
                                                     const char *entity_id);
+/*
+ * A key list holding the public key of one certificate given as the base64
+ * of its DER (the text of a ds:X509Certificate; whitespace allowed), for
+ * checking a document against the certificate it carries (check-metadata).
+ * NULL when it is not an RSA certificate of at least 2048 bits. Free with
+ * sp_xmlsig_keys_free.
+ */
+struct sp_xmlsig_keys *sp_xmlsig_keys_from_cert_b64(const char *b64);
 void sp_xmlsig_keys_free(struct sp_xmlsig_keys **keys);
 unsigned sp_xmlsig_keys_count(const struct sp_xmlsig_keys *keys);
 
