@@ -18,8 +18,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <openssl/evp.h>
+#include <openssl/x509.h>
 #include <unistd.h>
 
+#include "sp/b64.h"
 #include "sp/buf.h"
 #include "sp/cert.h"
 #include "sp/clock.h"
@@ -494,6 +497,111 @@ static void test_cert_validity(void **state)
     sp_clock_set_offset_ms(0);
 }
 
+/* A self-signed certificate with a bits-bit RSA key signed with md, as base64 DER. */
+static void weak_cert_b64(int bits, const EVP_MD *md, struct sp_buf *out)
+{
+    EVP_PKEY *key = EVP_RSA_gen((unsigned)bits);
+    X509 *x = X509_new();
+    unsigned char *der = NULL;
+    int n;
+
+    assert_non_null(key);
+    X509_set_version(x, 2);
+    ASN1_INTEGER_set(X509_get_serialNumber(x), 1);
+    X509_gmtime_adj(X509_getm_notBefore(x), 0);
+    X509_gmtime_adj(X509_getm_notAfter(x), 86400L * 365);
+    X509_NAME_add_entry_by_txt(X509_get_subject_name(x), "CN", MBSTRING_ASC,
+                               (const unsigned char *)"weak", -1, -1, 0);
+    X509_set_issuer_name(x, X509_get_subject_name(x));
+    X509_set_pubkey(x, key);
+    assert_true(X509_sign(x, key, md) > 0);
+    n = i2d_X509(x, &der);
+    assert_true(n > 0);
+    assert_int_equal(sp_b64_encode(out, der, (size_t)n), SP_OK);
+    OPENSSL_free(der);
+    X509_free(x);
+    EVP_PKEY_free(key);
+}
+
+/* Every ds:X509Certificate of doc replaced by b64. */
+static void replace_certs(const char *doc, size_t len, const char *b64, struct sp_buf *out)
+{
+    static const char open_tag[] = "<ds:X509Certificate>", close_tag[] = "</ds:X509Certificate>";
+    const char *p = doc, *end = doc + len;
+    unsigned replaced = 0;
+
+    while (p < end) {
+        const char *o = strstr(p, open_tag), *c;
+        if (o == NULL)
+            break;
+        c = strstr(o, close_tag);
+        assert_non_null(c);
+        sp_buf_add(out, p, (size_t)(o - p) + strlen(open_tag));
+        sp_buf_adds(out, b64);
+        p = c;
+        replaced++;
+    }
+    sp_buf_add(out, p, (size_t)(end - p));
+    assert_true(replaced >= 1);
+}
+
+/* MD-15: a 1024-bit key signed with SHA-1 in the metadata fails both checks. */
+static void test_weak_certificate(void **state)
+{
+    struct sp_buf b64, doc;
+    struct sp_report r;
+    (void)state;
+
+    sp_buf_init(&b64, 1 << 16);
+    sp_buf_init(&doc, 1 << 22);
+    weak_cert_b64(1024, EVP_sha1(), &b64);
+    replace_certs(fx->xml[PUB].data, fx->xml[PUB].len, sp_buf_str(&b64), &doc);
+    run(doc.data, doc.len, SP_MD_ROLE_AUTO, SP_MD_PROFILE_AUTO, &r);
+    assert_true(sp_report_has(&r, "MD-15-key"));
+    assert_true(sp_report_has(&r, "MD-15-sha1"));
+    sp_report_cleanup(&r);
+    run(fx->xml[PUB].data, fx->xml[PUB].len, SP_MD_ROLE_AUTO, SP_MD_PROFILE_AUTO, &r);
+    assert_false(sp_report_has(&r, "MD-15-key"));
+    assert_false(sp_report_has(&r, "MD-15-sha1"));
+    sp_report_cleanup(&r);
+    sp_buf_cleanup(&b64);
+    sp_buf_cleanup(&doc);
+}
+
+/* IDP-cert-expiring: ten days before the IdP certificate's notAfter. */
+static void test_idp_cert_expiring(void **state)
+{
+    static const char tag[] = "<ds:X509Certificate>";
+    const char *o = strstr(fx->xml[IDP].data, tag), *c;
+    struct sp_buf der;
+    const unsigned char *p;
+    X509 *x;
+    int days = 0, secs = 0;
+    struct sp_report r;
+    (void)state;
+
+    assert_non_null(o);
+    o += strlen(tag);
+    c = strchr(o, '<');
+    sp_buf_init(&der, 1 << 16);
+    assert_int_equal(sp_b64_decode(&der, o, (size_t)(c - o)), SP_OK);
+    p = (const unsigned char *)der.data;
+    x = d2i_X509(NULL, &p, (long)der.len);
+    assert_non_null(x);
+    assert_int_equal(ASN1_TIME_diff(&days, &secs, NULL, X509_get0_notAfter(x)), 1);
+    X509_free(x);
+    sp_buf_cleanup(&der);
+    run(fx->xml[IDP].data, fx->xml[IDP].len, SP_MD_ROLE_IDP, SP_MD_PROFILE_AUTO, &r);
+    assert_false(sp_report_has(&r, "IDP-cert-expiring"));
+    sp_report_cleanup(&r);
+    sp_clock_set_offset_ms((int64_t)(days - 10) * 86400 * 1000);
+    run(fx->xml[IDP].data, fx->xml[IDP].len, SP_MD_ROLE_IDP, SP_MD_PROFILE_AUTO, &r);
+    sp_clock_set_offset_ms(0);
+    assert_true(sp_report_has(&r, "IDP-cert-expiring"));
+    assert_false(sp_report_has(&r, "IDP-cert"));
+    sp_report_cleanup(&r);
+}
+
 /* The JSON report parses and carries the same ids as the findings. */
 static void test_json(void **state)
 {
@@ -642,6 +750,8 @@ int main(void)
     tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_unparsable);
     tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_lists_every_problem);
     tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_cert_validity);
+    tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_weak_certificate);
+    tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_idp_cert_expiring);
     tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_json);
     tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_where);
     tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_names);
