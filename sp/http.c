@@ -290,6 +290,21 @@ static bool is_form_post(struct MHD_Connection *conn)
                                      strlen("application/x-www-form-urlencoded")) == 0;
 }
 
+/*
+ * Request ids only need to be unique in the logs, not secret: a random
+ * per-thread prefix (from the CSPRNG once) and a per-thread counter.
+ */
+static void http_request_id(char out[17])
+{
+    static _Thread_local uint32_t prefix, counter;
+    static _Thread_local int seeded;
+    if (!seeded) {
+        sp_rand_bytes(&prefix, sizeof(prefix));
+        seeded = 1;
+    }
+    snprintf(out, 17, "%08x%08x", (unsigned)prefix, (unsigned)++counter);
+}
+
 static enum MHD_Result http_access(void *cls, struct MHD_Connection *conn, const char *url,
                                    const char *method, const char *version, const char *upload_data,
                                    size_t *upload_data_size, void **con_cls)
@@ -299,8 +314,7 @@ static enum MHD_Result http_access(void *cls, struct MHD_Connection *conn, const
     struct sp_req_priv priv;
     struct sp_req req;
     struct sp_resp resp;
-    char ip[64], rid[17], ctx[320];
-    unsigned char rb[8];
+    char ip[64], rid[17];
     const char *q;
     enum MHD_Result ret;
     (void)version;
@@ -318,11 +332,9 @@ static enum MHD_Result http_access(void *cls, struct MHD_Connection *conn, const
         return MHD_YES;
     }
 
-    sp_rand_bytes(rb, sizeof(rb));
-    sp_hex(rid, rb, sizeof(rb));
+    http_request_id(rid);
     client_ip(conn, ip, sizeof(ip));
-    snprintf(ctx, sizeof(ctx), "[%s %s %s %.200s]", rid, ip, method, url);
-    sp_log_set_context(ctx);
+    sp_log_set_request(rid, ip, method, url);
     if (hc->too_large) {
         sp_info("request body larger than %u bytes refused", SP_MAX_BODY_BYTES);
         ret = http_simple(conn, MHD_HTTP_CONTENT_TOO_LARGE,

@@ -19,6 +19,9 @@
 
 static enum sp_log_level log_level = SP_LOG_INFO;
 static _Thread_local char log_ctx[SP_LOG_CTX_MAX];
+static _Thread_local struct {
+    const char *id, *client, *method, *path;
+} log_req;
 
 static const char *const level_names[] = {"debug", "info", "warn", "error"};
 
@@ -42,11 +45,21 @@ int sp_log_level_parse(const char *name)
 
 void sp_log_set_context(const char *ctx)
 {
+    log_req.id = NULL;
     if (ctx == NULL) {
         log_ctx[0] = '\0';
         return;
     }
     snprintf(log_ctx, sizeof(log_ctx), "%s", ctx);
+}
+
+void sp_log_set_request(const char *id, const char *client, const char *method, const char *path)
+{
+    log_ctx[0] = '\0';
+    log_req.id = id;
+    log_req.client = client;
+    log_req.method = method;
+    log_req.path = path;
 }
 
 static void log_vwrite(enum sp_log_level level, const char *suffix, const char *fmt, va_list ap)
@@ -61,6 +74,9 @@ static void log_vwrite(enum sp_log_level level, const char *suffix, const char *
     size_t n;
     int r;
 
+    if (log_req.id != NULL) /* format the request context on first use */
+        snprintf(log_ctx, sizeof(log_ctx), "[%s %s %s %.200s]", log_req.id, log_req.client,
+                 log_req.method, log_req.path);
     clock_gettime(CLOCK_REALTIME, &ts);
     gmtime_r(&ts.tv_sec, &tm);
     strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%S", &tm);

@@ -230,11 +230,11 @@ enum sp_err sp_saml_acs_process(const struct sp_saml_env *env, const char *saml_
     exp.comparison = pending.comparison;
     exp.now_ms = now_ms;
     exp.skew_sec = env->cfg->clock_skew_sec;
-    /* every requested attribute is optional (RS-82) except fiscalNumber, below */
     /*
      * The SPID checks first (cheap, and each names its own rule), then the
      * signatures: nothing, not even an anomaly page, is shown for a message
-     * whose signatures do not verify with that IdP's metadata keys.
+     * whose signatures do not verify with that IdP's metadata keys. Every
+     * requested attribute is optional (RS-82) except fiscalNumber, below.
      */
     sp_spid_check_response(r, &exp, &cr);
     if (cr.code != SP_CHECK_OK && cr.code != SP_CHECK_STATUS_FAILURE) {

@@ -19,6 +19,13 @@ int sp_log_level_parse(const char *name);
 /* Per-thread request context; the string is copied. NULL clears it. */
 void sp_log_set_context(const char *ctx);
 
+/*
+ * Per-thread request context given as its parts, formatted only when a line
+ * is written (the hot path logs nothing). The pointers must stay valid until
+ * sp_log_set_context(NULL) or the next call.
+ */
+void sp_log_set_request(const char *id, const char *client, const char *method, const char *path);
+
 /* Write one line; prefer the macros below, which skip formatting below the level. */
 void sp_log_write(enum sp_log_level level, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
