@@ -210,7 +210,7 @@ static enum sp_check check_fail(struct sp_check_result *res, enum sp_check code,
     va_start(ap, fmt);
     vsnprintf(res->detail, sizeof(res->detail), fmt, ap);
     va_end(ap);
-    sp_info("spid check %s (%s): %s", sp_check_name(code), sp_check_rule(code), res->detail);
+    sp_debug("spid check %s (%s): %s", sp_check_name(code), sp_check_rule(code), res->detail);
     return code;
 }
 
