@@ -32,57 +32,7 @@
 #include "sp/metadata.h"
 #include "sp/report.h"
 #include "sp/saml.h"
-
-static const char public_ini[] = "[sp]\n"
-                                 "entity_id = https://sp.comune.example.it/metadata\n"
-                                 "base_url = https://sp.comune.example.it\n"
-                                 "[organization]\n"
-                                 "name = Comune di Città di Castello\n"
-                                 "display_name = Città di Castello\n"
-                                 "url = https://www.comune.example.it/\n"
-                                 "locality = Città di Castello\n"
-                                 "country = IT\n"
-                                 "[contact]\n"
-                                 "kind = public\n"
-                                 "ipa_code = c_c745\n"
-                                 "email = protocollo@comune.example.it\n"
-                                 "phone = +390751234567\n"
-                                 "[attributes.0]\n"
-                                 "name = Servizi online\n"
-                                 "attributes = spidCode fiscalNumber name familyName email\n"
-                                 "[attributes.1]\n"
-                                 "name = Pagamenti\n"
-                                 "attributes = fiscalNumber\n";
-
-static const char private_ini[] = "[sp]\n"
-                                  "entity_id = https://sp.example.com/spid\n"
-                                  "base_url = https://sp.example.com\n"
-                                  "[organization]\n"
-                                  "name = Esempio Società per Azioni\n"
-                                  "display_name = Esempio S.p.A.\n"
-                                  "url = https://www.example.com/\n"
-                                  "locality = Forlì\n"
-                                  "country = IT\n"
-                                  "[contact]\n"
-                                  "kind = private\n"
-                                  "vat_number = IT12345678901\n"
-                                  "fiscal_code = 12345678901\n"
-                                  "email = spid@example.com\n"
-                                  "phone = +39054312345\n"
-                                  "company = Esempio Società per Azioni\n"
-                                  "[billing]\n"
-                                  "vat_country = IT\n"
-                                  "vat_code = 12345678901\n"
-                                  "fiscal_code = 12345678901\n"
-                                  "name = Esempio Società per Azioni\n"
-                                  "address = Via Roma\n"
-                                  "number = 1\n"
-                                  "cap = 47121\n"
-                                  "city = Forlì\n"
-                                  "province = FC\n"
-                                  "country = IT\n"
-                                  "email = fatture@example.com\n"
-                                  "company = Esempio Società per Azioni\n";
+#include "sp_test_configs.h"
 
 enum which { PUB, PRIV, IDP };
 
@@ -711,8 +661,8 @@ static int setup(void **state)
     assert_non_null(mkdtemp(fx->dir));
     for (int i = 0; i < 3; i++)
         sp_buf_init(&fx->xml[i], SP_MDCHECK_MAX_BYTES);
-    build(&fx->xml[PUB], "public", public_ini);
-    build(&fx->xml[PRIV], "private", private_ini);
+    build(&fx->xml[PUB], "public", public_full_ini);
+    build(&fx->xml[PRIV], "private", private_full_ini);
     snprintf(path, sizeof(path), "%s/mdcheck/devidp.xml",
              fixtures ? fixtures : SP_SOURCE_DIR "/tests/fixtures");
     assert_int_equal(sp_file_read(path, &fx->xml[IDP]), SP_OK);

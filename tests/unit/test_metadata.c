@@ -41,6 +41,7 @@
 #include "sp/file.h"
 #include "sp/metadata.h"
 #include "sp/saml.h"
+#include "sp_test_configs.h"
 
 #define MD_SCHEMA "/usr/share/xml/opensaml/saml-schema-metadata-2.0.xsd"
 #define XMLSEC1 "/usr/bin/xmlsec1"
@@ -56,59 +57,8 @@
 /* Configurations                                                           */
 /* ------------------------------------------------------------------------ */
 
-static const char public_ini[] = "[sp]\n"
-                                 "entity_id = https://sp.comune.example.it/metadata\n"
-                                 "base_url = https://sp.comune.example.it\n"
-                                 "[organization]\n"
-                                 "name = Comune di Città di Castello\n"
-                                 "display_name = Città di Castello\n"
-                                 "url = https://www.comune.example.it/\n"
-                                 "locality = Città di Castello\n"
-                                 "country = IT\n"
-                                 "[contact]\n"
-                                 "kind = public\n"
-                                 "ipa_code = c_c745\n"
-                                 "email = protocollo@comune.example.it\n"
-                                 "phone = +390751234567\n"
-                                 "[attributes.0]\n"
-                                 "name = Servizi online\n"
-                                 "attributes = spidCode fiscalNumber name familyName email\n"
-                                 "[attributes.1]\n"
-                                 "name = Pagamenti & tributi <PagoPA>\n"
-                                 "attributes = fiscalNumber\n";
-
-static const char private_ini[] = "[sp]\n"
-                                  "entity_id = https://sp.example.com/spid\n"
-                                  "base_url = https://sp.example.com\n"
-                                  "[organization]\n"
-                                  "name = Esempio Società per Azioni\n"
-                                  "display_name = Esempio S.p.A.\n"
-                                  "url = https://www.example.com/\n"
-                                  "locality = Forlì\n"
-                                  "country = IT\n"
-                                  "[contact]\n"
-                                  "kind = private\n"
-                                  "vat_number = IT12345678901\n"
-                                  "fiscal_code = 12345678901\n"
-                                  "email = spid@example.com\n"
-                                  "phone = +39054312345\n"
-                                  "company = Esempio Società per Azioni\n"
-                                  "[billing]\n"
-                                  "vat_country = IT\n"
-                                  "vat_code = 12345678901\n"
-                                  "fiscal_code = 12345678901\n"
-                                  "name = Esempio Società per Azioni\n"
-                                  "address = Via Roma\n"
-                                  "number = 1\n"
-                                  "cap = 47121\n"
-                                  "city = Forlì\n"
-                                  "province = FC\n"
-                                  "country = IT\n"
-                                  "email = fatture@example.com\n"
-                                  "company = Esempio Società per Azioni\n";
-
-/* Same organisation and entity ID as private_ini: it reuses that certificate. */
-static const char private_cf_ini[] = "[sp]\n"
+/* Same organisation and entity ID as private_full_ini: it reuses that certificate. */
+static const char private_cf_same_org_ini[] = "[sp]\n"
                                      "entity_id = https://sp.example.com/spid\n"
                                      "base_url = https://sp.example.com\n"
                                      "[organization]\n"
@@ -1328,9 +1278,9 @@ static int setup(void **state)
     path_in(pc, sizeof(pc), "pub-cert.pem");
     path_in(vk, sizeof(vk), "priv-key.pem");
     path_in(vc, sizeof(vc), "priv-cert.pem");
-    md_build(&fx->md[0], "public", PUB, "public.ini", public_ini, pk, pc);
-    md_build(&fx->md[1], "private", PRIV, "private.ini", private_ini, vk, vc);
-    md_build(&fx->md[2], "private-cf", PRIV_CF, "private-cf.ini", private_cf_ini, vk, vc);
+    md_build(&fx->md[0], "public", PUB, "public.ini", public_full_ini, pk, pc);
+    md_build(&fx->md[1], "private", PRIV, "private.ini", private_full_ini, vk, vc);
+    md_build(&fx->md[2], "private-cf", PRIV_CF, "private-cf.ini", private_cf_same_org_ini, vk, vc);
     return 0;
 }
 

@@ -24,70 +24,23 @@
 #include "sp/log.h"
 #include "sp/session.h"
 #include "sp/users.h"
+#include "sp_test_db.h"
 
 #define CF "RSSMRA80A01H501U"
 #define T0 1700000000
 #define IDLE 900
 #define LIFE 3600
 
-struct fx {
-    char dir[64];
-    char path[128];
-    struct sp_db *db;
-};
-
-/* Sessions reference users(cf), so every fixture has the person CF. */
-static int fx_setup(void **state)
+/* The shared store fixture, plus the person the sessions refer to (users(cf)). */
+static int session_setup(void **state)
 {
-    struct fx *f = calloc(1, sizeof(*f));
     struct sp_login_record rec = {CF, "spid", "https://idp.test", "SPID-0001", "spid", NULL, 0};
-    struct sp_buf err;
+    struct fx *f;
 
-    if (f == NULL)
+    if (fx_setup(state) != 0)
         return -1;
-    snprintf(f->dir, sizeof(f->dir), "/tmp/sp-unit-session-XXXXXX");
-    if (mkdtemp(f->dir) == NULL) {
-        free(f);
-        return -1;
-    }
-    snprintf(f->path, sizeof(f->path), "%s/sp.db", f->dir);
-    sp_buf_init(&err, 4096);
-    f->db = sp_db_open(f->path, &err);
-    if (f->db == NULL)
-        fprintf(stderr, "sp_db_open: %s\n", sp_buf_str(&err));
-    sp_buf_cleanup(&err);
-    *state = f;
-    if (f->db == NULL || sp_users_record_login(f->db, &rec, T0 - 10) != SP_OK)
-        return -1;
-#ifdef SP_SESSION_CACHE_SEC
-    sp_session_cache_clear();
-#endif
-    return 0;
-}
-
-static int fx_teardown(void **state)
-{
-    struct fx *f = *state;
-    DIR *d;
-    struct dirent *e;
-
-#ifdef SP_SESSION_CACHE_SEC
-    sp_session_cache_clear();
-#endif
-    sp_db_close(&f->db);
-    d = opendir(f->dir);
-    while (d != NULL && (e = readdir(d)) != NULL) {
-        char p[512];
-        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-            continue;
-        snprintf(p, sizeof(p), "%s/%s", f->dir, e->d_name);
-        unlink(p);
-    }
-    if (d != NULL)
-        closedir(d);
-    rmdir(f->dir);
-    free(f);
-    return 0;
+    f = *state;
+    return sp_users_record_login(f->db, &rec, T0 - 10) == SP_OK ? 0 : -1;
 }
 
 static const struct sp_session spid_session = {
@@ -463,20 +416,20 @@ static void test_cache(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_create_lookup, fx_setup, fx_teardown),
-        cmocka_unit_test_setup_teardown(test_optional_fields_null, fx_setup, fx_teardown),
-        cmocka_unit_test_setup_teardown(test_create_refused, fx_setup, fx_teardown),
-        cmocka_unit_test_setup_teardown(test_tokens_unique, fx_setup, fx_teardown),
-        cmocka_unit_test_setup_teardown(test_only_hash_stored, fx_setup, fx_teardown),
-        cmocka_unit_test_setup_teardown(test_wrong_tokens, fx_setup, fx_teardown),
-        cmocka_unit_test_setup_teardown(test_idle_timeout, fx_setup, fx_teardown),
-        cmocka_unit_test_setup_teardown(test_absolute_lifetime, fx_setup, fx_teardown),
-        cmocka_unit_test_setup_teardown(test_touch_interval, fx_setup, fx_teardown),
-        cmocka_unit_test_setup_teardown(test_end_idempotent, fx_setup, fx_teardown),
-        cmocka_unit_test_setup_teardown(test_count_active, fx_setup, fx_teardown),
-        cmocka_unit_test_setup_teardown(test_purge, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_create_lookup, session_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_optional_fields_null, session_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_create_refused, session_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_tokens_unique, session_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_only_hash_stored, session_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_wrong_tokens, session_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_idle_timeout, session_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_absolute_lifetime, session_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_touch_interval, session_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_end_idempotent, session_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_count_active, session_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_purge, session_setup, fx_teardown),
 #ifdef SP_SESSION_CACHE_SEC
-        cmocka_unit_test_setup_teardown(test_cache, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_cache, session_setup, fx_teardown),
 #endif
     };
     sp_log_set_level(SP_LOG_WARN);
