@@ -59,24 +59,24 @@
 
 /* Same organisation and entity ID as private_full_ini: it reuses that certificate. */
 static const char private_cf_same_org_ini[] = "[sp]\n"
-                                     "entity_id = https://sp.example.com/spid\n"
-                                     "base_url = https://sp.example.com\n"
-                                     "[organization]\n"
-                                     "name = Esempio Società per Azioni\n"
-                                     "display_name = Esempio S.p.A.\n"
-                                     "url = https://www.example.com/\n"
-                                     "locality = Forlì\n"
-                                     "[contact]\n"
-                                     "kind = private\n"
-                                     "fiscal_code = 12345678901\n"
-                                     "email = spid@example.com\n"
-                                     "[billing]\n"
-                                     "fiscal_code = 12345678901\n"
-                                     "name = Esempio Società per Azioni\n"
-                                     "address = Via Roma\n"
-                                     "cap = 47121\n"
-                                     "city = Forlì\n"
-                                     "email = fatture@example.com\n";
+                                              "entity_id = https://sp.example.com/spid\n"
+                                              "base_url = https://sp.example.com\n"
+                                              "[organization]\n"
+                                              "name = Esempio Società per Azioni\n"
+                                              "display_name = Esempio S.p.A.\n"
+                                              "url = https://www.example.com/\n"
+                                              "locality = Forlì\n"
+                                              "[contact]\n"
+                                              "kind = private\n"
+                                              "fiscal_code = 12345678901\n"
+                                              "email = spid@example.com\n"
+                                              "[billing]\n"
+                                              "fiscal_code = 12345678901\n"
+                                              "name = Esempio Società per Azioni\n"
+                                              "address = Via Roma\n"
+                                              "cap = 47121\n"
+                                              "city = Forlì\n"
+                                              "email = fatture@example.com\n";
 
 enum kind { PUB = 1, PRIV = 2, PRIV_CF = 4, ANY = 7 };
 
