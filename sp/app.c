@@ -24,7 +24,6 @@
 #include "sp/session.h"
 #include "sp/str.h"
 
-#define SP_DB_FILE "spid-sp.db"
 #define SP_METADATA_MAX_BYTES (1u << 20)
 
 enum sp_err sp_app_init(struct sp_app *app, const struct sp_config *cfg, struct sp_buf *err)
@@ -59,7 +58,11 @@ enum sp_err sp_app_init(struct sp_app *app, const struct sp_config *cfg, struct 
         sp_buf_addf(err, "%s: cannot create the data directory", cfg->data_dir);
         goto out;
     }
-    sp_buf_addf(&dbpath, "%s/%s", cfg->data_dir, SP_DB_FILE);
+    {
+        char *path = sp_config_db_path(cfg);
+        sp_buf_adds(&dbpath, path);
+        free(path);
+    }
     app->db = sp_db_open(sp_buf_str(&dbpath), err);
     if (app->db == NULL) {
         rc = SP_ERR_DB;

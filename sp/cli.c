@@ -21,6 +21,12 @@ static const struct cli_cmd commands[] = {
      sp_cli_check_metadata},
     {"check-cert", "check an SP certificate against the SPID profile (Avviso 29 v3)",
      sp_cli_check_cert},
+    {"user", "show a person's whole record (user show CF)", sp_cli_user},
+    {"org", "register and list organisations (org add|list)", sp_cli_org},
+    {"role", "grant, revoke and list roles (role grant|revoke|list)", sp_cli_role},
+    {"delegation", "record, revoke and list delegations (delegation add|revoke|list)",
+     sp_cli_delegation},
+    {"audit", "verify or export the hash-chained audit trail (audit verify|export)", sp_cli_audit},
     {NULL, NULL, NULL},
 };
 

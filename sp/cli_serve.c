@@ -3,13 +3,19 @@
  * everything, then listen until SIGINT/SIGTERM and free everything.
  */
 #include <getopt.h>
+#include <pwd.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "sp/app.h"
 #include "sp/buf.h"
 #include "sp/cli.h"
 #include "sp/config.h"
+#include "sp/db.h"
+#include "sp/file.h"
+#include "sp/clock.h"
 #include "sp/http.h"
 #include "sp/log.h"
 #include "sp/saml.h"
@@ -29,6 +35,57 @@ struct sp_config *sp_cli_load_config(const char *path)
     }
     sp_buf_cleanup(&err);
     return cfg;
+}
+
+struct sp_db *sp_cli_open_db(const struct sp_config *cfg, const char *cmd, int must_exist)
+{
+    char *path = sp_config_db_path(cfg);
+    struct sp_db *db = NULL;
+    struct sp_buf err;
+
+    sp_buf_init(&err, 4096);
+    if (must_exist && sp_file_exists(path) != SP_OK)
+        fprintf(stderr,
+                "spid-sp %s: no database at %s (check --config and data_dir; the service creates "
+                "it on first start)\n",
+                cmd, path);
+    else if (!must_exist && sp_file_mkdirs(cfg->data_dir, 0700) != SP_OK)
+        fprintf(stderr, "spid-sp %s: cannot create %s\n", cmd, cfg->data_dir);
+    else if ((db = sp_db_open(path, &err)) == NULL)
+        fprintf(stderr, "spid-sp %s: %s\n", cmd, sp_buf_str(&err));
+    sp_buf_cleanup(&err);
+    free(path);
+    return db;
+}
+
+void sp_cli_operator(char *out, unsigned size)
+{
+    struct passwd pw, *res = NULL;
+    char buf[1024];
+    const char *name = NULL;
+
+    if (getpwuid_r(geteuid(), &pw, buf, sizeof(buf), &res) == 0 && res != NULL)
+        name = res->pw_name;
+    snprintf(out, size, "operator:%s", name ? name : "uid");
+    if (name == NULL)
+        snprintf(out, size, "operator:uid%u", (unsigned)geteuid());
+}
+
+int sp_cli_parse_date(const char *s, int64_t *sec)
+{
+    char buf[40];
+    int64_t ms;
+
+    if (s == NULL || strlen(s) >= sizeof(buf) - 12)
+        return -1;
+    if (strlen(s) == 10)
+        snprintf(buf, sizeof(buf), "%sT00:00:00Z", s);
+    else
+        snprintf(buf, sizeof(buf), "%s", s);
+    if (sp_time_parse(buf, &ms) != SP_OK)
+        return -1;
+    *sec = ms / 1000;
+    return 0;
 }
 
 int sp_cli_serve(int argc, char **argv)

@@ -88,6 +88,10 @@ static const struct opt options[] = {
     S("billing", "country", billing_country, "IT"),
     S("billing", "email", billing_email, NULL),
     S("billing", "company", billing_company, NULL),
+
+    U("delegation", "max_per_delegate", deleg_max_per_delegate, "3", 1, 100),
+    U("delegation", "online_min_days", deleg_online_min_days, "30", 0, 365),
+    U("delegation", "evidence_years", deleg_evidence_years, "5", 1, 50),
 };
 
 #undef S
@@ -159,6 +163,17 @@ static void config_error(struct load_state *st, unsigned line, const char *fmt, 
     va_end(ap);
 }
 
+static bool parse_bool(const char *value, bool *out)
+{
+    if (strcmp(value, "true") == 0 || strcmp(value, "yes") == 0 || strcmp(value, "1") == 0)
+        *out = true;
+    else if (strcmp(value, "false") == 0 || strcmp(value, "no") == 0 || strcmp(value, "0") == 0)
+        *out = false;
+    else
+        return false;
+    return true;
+}
+
 static enum sp_err opt_set(struct sp_config *cfg, const struct opt *o, const char *value,
                            const char **why)
 {
@@ -180,11 +195,7 @@ static enum sp_err opt_set(struct sp_config *cfg, const struct opt *o, const cha
         *(unsigned *)(void *)base = (unsigned)u;
         return SP_OK;
     case OPT_BOOL:
-        if (strcmp(value, "true") == 0 || strcmp(value, "yes") == 0 || strcmp(value, "1") == 0)
-            *(bool *)(void *)base = true;
-        else if (strcmp(value, "false") == 0 || strcmp(value, "no") == 0 || strcmp(value, "0") == 0)
-            *(bool *)(void *)base = false;
-        else {
+        if (!parse_bool(value, (bool *)(void *)base)) {
             *why = "expected true or false";
             return SP_ERR_INVALID;
         }
@@ -281,6 +292,293 @@ static int attr_section(struct load_state *st, const char *section, const char *
     return 1;
 }
 
+/* --- [service.ID]: the services catalogue ------------------------------ */
+
+/* Vocabularies; tests/unit/test_config.c checks them against roles.c. */
+static const char *const service_profiles[] = {"pensioner", "worker"};
+static const char *const service_schemes[] = {"private", "public"};
+static const char *const intermediary_roles[] = {"patronato_operator", "caf_operator",
+                                                 "labour_consultant", "accountant",
+                                                 "association_operator"};
+static const char *const audience_names[] = {"citizen", "intermediary", "enterprise",
+                                             "public_body"};
+static const char *const strength_names[] = {"consultation", "dispositive"};
+
+#define COUNT(a) (sizeof(a) / sizeof((a)[0]))
+
+const char *sp_audience_name(enum sp_audience a)
+{
+    return (size_t)a < COUNT(audience_names) ? audience_names[a] : "?";
+}
+
+const char *sp_strength_name(enum sp_strength s)
+{
+    return (size_t)s < COUNT(strength_names) ? strength_names[s] : "?";
+}
+
+static bool in_list(const char *const *list, size_t n, const char *s, size_t len)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strlen(list[i]) == len && strncmp(list[i], s, len) == 0)
+            return true;
+    return false;
+}
+
+/* "pensioner", "worker", "worker:public", ... */
+static bool profile_token_ok(const char *t)
+{
+    const char *colon = strchr(t, ':');
+    size_t n = colon ? (size_t)(colon - t) : strlen(t);
+    if (!in_list(service_profiles, COUNT(service_profiles), t, n))
+        return false;
+    return colon == NULL ||
+           in_list(service_schemes, COUNT(service_schemes), colon + 1, strlen(colon + 1));
+}
+
+static bool service_id_ok(const char *id)
+{
+    size_t n = strlen(id);
+    if (n == 0 || n > 32)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (!((id[i] >= 'a' && id[i] <= 'z') || (id[i] >= '0' && id[i] <= '9') || id[i] == '_' ||
+              id[i] == '-'))
+            return false;
+    return true;
+}
+
+static int service_tags(struct load_state *st, const char *value, char **tags, unsigned *n,
+                        bool (*ok)(const char *), const char *what)
+{
+    for (const char *p = value; *p;) {
+        size_t len;
+        char *t;
+        while (*p == ' ' || *p == ',' || *p == '\t')
+            p++;
+        len = strcspn(p, " ,\t");
+        if (len == 0)
+            break;
+        t = sp_xstrndup(p, len);
+        p += len;
+        if (!ok(t)) {
+            config_error(st, st->line, "\"%s\" is not a known %s", t, what);
+            free(t);
+            return 0;
+        }
+        if (*n == SP_MAX_SERVICE_TAGS) {
+            config_error(st, st->line, "too many %ss (max %d)", what, SP_MAX_SERVICE_TAGS);
+            free(t);
+            return 0;
+        }
+        tags[(*n)++] = t;
+    }
+    return 1;
+}
+
+static bool intermediary_role_ok(const char *t)
+{
+    return in_list(intermediary_roles, COUNT(intermediary_roles), t, strlen(t));
+}
+
+static int service_enum(struct load_state *st, const char *value, const char *const *names,
+                        size_t n, int *out, const char *option)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(value, names[i]) == 0) {
+            *out = (int)i;
+            return 1;
+        }
+    config_error(st, st->line, "%s = \"%s\": expected one of %s%s%s%s%s%s%s", option, value,
+                 names[0], n > 1 ? ", " : "", n > 1 ? names[1] : "", n > 2 ? ", " : "",
+                 n > 2 ? names[2] : "", n > 3 ? ", " : "", n > 3 ? names[3] : "");
+    return 0;
+}
+
+static int service_section(struct load_state *st, const char *section, const char *name,
+                           const char *value)
+{
+    const char *id = section + strlen("service.");
+    struct sp_config *cfg = st->cfg;
+    struct sp_service *svc = NULL;
+    int e;
+
+    if (!service_id_ok(id)) {
+        config_error(st, st->line,
+                     "section [%s]: a service id is 1-32 characters of a-z, 0-9, _ and -", section);
+        return 0;
+    }
+    for (unsigned i = 0; i < cfg->n_services; i++)
+        if (strcmp(cfg->services[i].id, id) == 0)
+            svc = &cfg->services[i];
+    if (svc == NULL) {
+        if (cfg->n_services == SP_MAX_SERVICES) {
+            config_error(st, st->line, "too many [service.ID] sections (max %d)", SP_MAX_SERVICES);
+            return 0;
+        }
+        svc = &cfg->services[cfg->n_services++];
+        svc->id = sp_xstrdup(id);
+    }
+    if (strcmp(name, "name") == 0 || strcmp(name, "path") == 0 || strcmp(name, "family") == 0) {
+        char **f = name[0] == 'n' ? &svc->name : name[0] == 'p' ? &svc->path : &svc->family;
+        if (*f != NULL) {
+            config_error(st, st->line, "option \"%s\" in [%s] set twice", name, section);
+            return 0;
+        }
+        if (value[0] == '\0') {
+            config_error(st, st->line, "%s must not be empty", name);
+            return 0;
+        }
+        *f = sp_xstrdup(value);
+        return 1;
+    }
+    if (strcmp(name, "audience") == 0) {
+        if (!service_enum(st, value, audience_names, COUNT(audience_names), &e, name))
+            return 0;
+        svc->audience = (enum sp_audience)e;
+        return 1;
+    }
+    if (strcmp(name, "strength") == 0) {
+        if (!service_enum(st, value, strength_names, COUNT(strength_names), &e, name))
+            return 0;
+        svc->strength = (enum sp_strength)e;
+        return 1;
+    }
+    if (strcmp(name, "deferrable") == 0) {
+        if (!parse_bool(value, &svc->deferrable)) {
+            config_error(st, st->line, "deferrable = \"%s\": expected true or false", value);
+            return 0;
+        }
+        return 1;
+    }
+    if (strcmp(name, "profiles") == 0)
+        return service_tags(st, value, svc->profiles, &svc->n_profiles, profile_token_ok,
+                            "profile (pensioner or worker, optionally :private or :public)");
+    if (strcmp(name, "roles") == 0)
+        return service_tags(st, value, svc->roles, &svc->n_roles, intermediary_role_ok,
+                            "intermediary role");
+    config_error(st, st->line, "unknown option \"%s\" in [%s]", name, section);
+    return 0;
+}
+
+/* The example catalogue used when the file defines no service. */
+struct builtin_service {
+    const char *id, *name, *path, *family;
+    enum sp_audience audience;
+    enum sp_strength strength;
+    bool deferrable;
+    const char *profiles, *roles;
+};
+
+static const struct builtin_service builtin_services[] = {
+    {"estratto-conto", "Estratto conto contributivo", "/app/estratto-conto", "position",
+     SP_AUD_CITIZEN, SP_STRENGTH_CONSULTATION, false, NULL, NULL},
+    {"cu", "Certificazione Unica", "/app/cu", "tax", SP_AUD_CITIZEN, SP_STRENGTH_CONSULTATION,
+     false, NULL, NULL},
+    {"cedolino", "Cedolino della pensione", "/app/pensione/cedolino", "pension", SP_AUD_CITIZEN,
+     SP_STRENGTH_CONSULTATION, false, "pensioner", NULL},
+    {"obism", "ObisM - dati della pensione", "/app/pensione/obism", "pension", SP_AUD_CITIZEN,
+     SP_STRENGTH_CONSULTATION, false, "pensioner", NULL},
+    {"domanda-pensione", "Domanda di pensione", "/app/pensione/domanda", "pension", SP_AUD_CITIZEN,
+     SP_STRENGTH_DISPOSITIVE, true, NULL, NULL},
+    {"naspi", "Domanda NASpI", "/app/naspi", "income_support", SP_AUD_CITIZEN,
+     SP_STRENGTH_DISPOSITIVE, true, "worker", NULL},
+    {"isee", "DSU / ISEE", "/app/isee", "isee", SP_AUD_CITIZEN, SP_STRENGTH_DISPOSITIVE, true, NULL,
+     NULL},
+    {"iban", "Variazione dei dati di pagamento (IBAN)", "/app/iban", "payment_data", SP_AUD_CITIZEN,
+     SP_STRENGTH_DISPOSITIVE, false, NULL, NULL},
+    {"posizione-gdp", "Posizione assicurativa (dipendenti pubblici)", "/app/gdp/posizione",
+     "position", SP_AUD_CITIZEN, SP_STRENGTH_CONSULTATION, false, "worker:public", NULL},
+    {"prestiti-gdp", "Prestiti (dipendenti pubblici)", "/app/gdp/prestiti", "loans", SP_AUD_CITIZEN,
+     SP_STRENGTH_DISPOSITIVE, true, "worker:public", NULL},
+    {"mandati", "Gestione mandati (patronati e CAF)", "/app/intermediari/mandati", "mandates",
+     SP_AUD_INTERMEDIARY, SP_STRENGTH_DISPOSITIVE, false, NULL, "patronato_operator caf_operator"},
+    {"deleghe-aziende", "Deleghe delle aziende (L. 12/1979)", "/app/intermediari/deleghe",
+     "delegations", SP_AUD_INTERMEDIARY, SP_STRENGTH_DISPOSITIVE, false, NULL,
+     "labour_consultant accountant association_operator"},
+    {"cassetto", "Cassetto previdenziale aziende", "/app/aziende/cassetto", "employer_contrib",
+     SP_AUD_ENTERPRISE, SP_STRENGTH_CONSULTATION, false, NULL, NULL},
+    {"uniemens", "UniEmens", "/app/aziende/uniemens", "employer_contrib", SP_AUD_ENTERPRISE,
+     SP_STRENGTH_DISPOSITIVE, false, NULL, NULL},
+    {"durc", "DURC online", "/app/aziende/durc", "durc", SP_AUD_ENTERPRISE, SP_STRENGTH_DISPOSITIVE,
+     false, NULL, NULL},
+    {"passweb", "Nuova Passweb", "/app/enti/passweb", "pa_positions", SP_AUD_PUBLIC_BODY,
+     SP_STRENGTH_DISPOSITIVE, false, NULL, NULL},
+};
+
+static void split_builtin(const char *list, char **tags, unsigned *n)
+{
+    for (const char *p = list ? list : ""; *p;) {
+        size_t len = strcspn(p, " ");
+        if (len > 0)
+            tags[(*n)++] = sp_xstrndup(p, len);
+        p += len;
+        while (*p == ' ')
+            p++;
+    }
+}
+
+static void services_builtin(struct sp_config *cfg)
+{
+    for (size_t i = 0; i < COUNT(builtin_services); i++) {
+        const struct builtin_service *b = &builtin_services[i];
+        struct sp_service *svc = &cfg->services[cfg->n_services++];
+        svc->id = sp_xstrdup(b->id);
+        svc->name = sp_xstrdup(b->name);
+        svc->path = sp_xstrdup(b->path);
+        svc->family = sp_xstrdup(b->family);
+        svc->audience = b->audience;
+        svc->strength = b->strength;
+        svc->deferrable = b->deferrable;
+        split_builtin(b->profiles, svc->profiles, &svc->n_profiles);
+        split_builtin(b->roles, svc->roles, &svc->n_roles);
+    }
+    cfg->services_builtin = true;
+}
+
+static void services_validate(struct load_state *st)
+{
+    struct sp_config *cfg = st->cfg;
+
+    if (cfg->n_services == 0)
+        services_builtin(cfg);
+    for (unsigned i = 0; i < cfg->n_services; i++) {
+        struct sp_service *svc = &cfg->services[i];
+        if (svc->name == NULL || svc->path == NULL) {
+            config_error(st, 0, "[service.%s] needs a name and a path", svc->id);
+            return;
+        }
+        if (svc->path[0] != '/' || strpbrk(svc->path, "?# \t") != NULL) {
+            config_error(st, 0, "[service.%s] path must be a URL path starting with \"/\"",
+                         svc->id);
+            return;
+        }
+        if (svc->family == NULL)
+            svc->family = sp_xstrdup(svc->id);
+        if (svc->n_roles > 0 && svc->audience != SP_AUD_INTERMEDIARY)
+            config_error(st, 0, "[service.%s] roles apply only to audience = intermediary",
+                         svc->id);
+        if (svc->deferrable && svc->strength != SP_STRENGTH_DISPOSITIVE)
+            config_error(st, 0, "[service.%s] only a dispositive service can be deferrable",
+                         svc->id);
+        for (unsigned j = 0; j < i; j++)
+            if (strcmp(cfg->services[j].path, svc->path) == 0)
+                config_error(st, 0, "[service.%s] and [service.%s] have the same path %s",
+                             cfg->services[j].id, svc->id, svc->path);
+    }
+}
+
+static void service_free(struct sp_service *svc)
+{
+    free(svc->id);
+    free(svc->name);
+    free(svc->path);
+    free(svc->family);
+    for (unsigned j = 0; j < svc->n_profiles; j++)
+        free(svc->profiles[j]);
+    for (unsigned j = 0; j < svc->n_roles; j++)
+        free(svc->roles[j]);
+}
+
 static int config_handler(void *user, const char *section, const char *name, const char *value)
 {
     struct load_state *st = user;
@@ -288,6 +586,8 @@ static int config_handler(void *user, const char *section, const char *name, con
 
     if (sp_str_has_prefix(section, "attributes."))
         return attr_section(st, section, name, value);
+    if (sp_str_has_prefix(section, "service."))
+        return service_section(st, section, name, value);
     for (size_t i = 0; i < sizeof(options) / sizeof(options[0]); i++) {
         const struct opt *o = &options[i];
         if (strcmp(o->section, section) != 0 || strcmp(o->name, name) != 0)
@@ -422,6 +722,7 @@ static void config_validate(struct load_state *st)
                      cfg->attr_service_index);
     if (sp_log_level_parse(cfg->log_level) < 0)
         config_error(st, 0, "sp.log_level must be debug, info, warn or error");
+    services_validate(st);
 }
 
 enum sp_err sp_config_load(const char *path, struct sp_config **out, struct sp_buf *err)
@@ -476,6 +777,8 @@ void sp_config_free(struct sp_config **cfgp)
         for (unsigned j = 0; j < cfg->attr_services[i].nattrs; j++)
             free(cfg->attr_services[i].attrs[j]);
     }
+    for (unsigned i = 0; i < cfg->n_services; i++)
+        service_free(&cfg->services[i]);
     free(cfg->source);
     free(cfg);
     *cfgp = NULL;
@@ -484,6 +787,11 @@ void sp_config_free(struct sp_config **cfgp)
 char *sp_config_acs_url(const struct sp_config *cfg)
 {
     return path_join(cfg->base_url, "spid/acs");
+}
+
+char *sp_config_db_path(const struct sp_config *cfg)
+{
+    return path_join(cfg->data_dir, "spid-sp.db");
 }
 
 char *sp_config_slo_url(const struct sp_config *cfg)

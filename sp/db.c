@@ -102,6 +102,56 @@ static const char *const migrations[] = {
     "CREATE VIEW user_attributes AS"
     "  SELECT s.user_cf AS user_cf, s.source AS source, j.key AS name, j.value AS value,"
     "  s.updated_at AS updated_at FROM user_sources s, json_each(s.attrs) j;",
+
+    /* 3: credential strength and acting-for on sessions; organisations,
+     * roles, delegations, role suggestions from SPID logins, conflicts between
+     * attribute sources; the hash-chained audit trail (append-only: triggers
+     * refuse UPDATE and DELETE, and `audit verify` detects what bypasses them) */
+    "ALTER TABLE sessions ADD COLUMN assurance INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE sessions ADD COLUMN acting_for TEXT;"
+    "CREATE TABLE organisations ("
+    "  fiscal_code TEXT PRIMARY KEY, vat_number TEXT, name TEXT NOT NULL, kind TEXT NOT NULL,"
+    "  created_by TEXT NOT NULL, created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL);"
+    "CREATE TABLE roles ("
+    "  id INTEGER PRIMARY KEY,"
+    "  user_cf TEXT NOT NULL, role TEXT NOT NULL,"
+    "  org_cf TEXT REFERENCES organisations(fiscal_code), scheme TEXT,"
+    "  scopes TEXT NOT NULL, valid_from INTEGER NOT NULL, valid_to INTEGER,"
+    "  reason TEXT NOT NULL, evidence TEXT, granted_by TEXT NOT NULL, granted_at INTEGER NOT NULL,"
+    "  revoked_at INTEGER, revoked_by TEXT, revoke_reason TEXT);"
+    "CREATE INDEX roles_user ON roles(user_cf);"
+    "CREATE INDEX roles_org ON roles(org_cf);"
+    "CREATE TABLE delegations ("
+    "  id INTEGER PRIMARY KEY,"
+    "  type TEXT NOT NULL, delegator TEXT NOT NULL, delegate TEXT NOT NULL,"
+    "  scopes TEXT NOT NULL, valid_from INTEGER NOT NULL, valid_to INTEGER,"
+    "  locked_until INTEGER, channel TEXT NOT NULL, evidence TEXT NOT NULL,"
+    "  evidence_keep_until INTEGER, created_by TEXT NOT NULL, created_at INTEGER NOT NULL,"
+    "  revoked_at INTEGER, revoked_by TEXT, revoke_reason TEXT);"
+    "CREATE INDEX delegations_delegate ON delegations(delegate);"
+    "CREATE INDEX delegations_delegator ON delegations(delegator);"
+    "CREATE TABLE role_suggestions ("
+    "  user_cf TEXT NOT NULL, org_cf TEXT NOT NULL, org_name TEXT, vat_number TEXT,"
+    "  purpose TEXT, idp TEXT, first_seen INTEGER NOT NULL, last_seen INTEGER NOT NULL,"
+    "  PRIMARY KEY (user_cf, org_cf));"
+    "CREATE TABLE user_conflicts ("
+    "  user_cf TEXT NOT NULL, field TEXT NOT NULL, source TEXT NOT NULL,"
+    "  kept_value TEXT, other_value TEXT NOT NULL,"
+    "  first_seen INTEGER NOT NULL, last_seen INTEGER NOT NULL,"
+    "  PRIMARY KEY (user_cf, field, source, other_value));"
+    "CREATE TABLE audit ("
+    "  seq INTEGER PRIMARY KEY, at_ms INTEGER NOT NULL, event TEXT NOT NULL,"
+    "  actor TEXT, acting_for TEXT, session TEXT, source_ip TEXT,"
+    "  outcome TEXT NOT NULL, reason TEXT, details TEXT,"
+    "  prev_hash TEXT NOT NULL, hash TEXT NOT NULL);"
+    "CREATE INDEX audit_actor ON audit(actor);"
+    "CREATE INDEX audit_at ON audit(at_ms);"
+    "CREATE TABLE audit_head (one INTEGER PRIMARY KEY CHECK (one = 1),"
+    "  seq INTEGER NOT NULL, hash TEXT NOT NULL);"
+    "CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit"
+    "  BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END;"
+    "CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit"
+    "  BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END;",
 };
 
 #define SP_DB_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))

@@ -11,9 +11,12 @@
  * Every rejection names its reason in the log and gives the browser a 4xx
  * page; nothing is ever redirected to an error page.
  */
+#include <jansson.h>
 #include <string.h>
 
+#include "sp/audit.h"
 #include "sp/authn_state.h"
+#include "sp/authz.h"
 #include "sp/b64.h"
 #include "sp/buf.h"
 #include "sp/cf.h"
@@ -23,6 +26,7 @@
 #include "sp/log.h"
 #include "sp/mem.h"
 #include "sp/replay.h"
+#include "sp/roles.h"
 #include "sp/saml_acs.h"
 #include "sp/session.h"
 #include "sp/str.h"
@@ -99,11 +103,89 @@ static void acs_consume_only(const struct sp_saml_env *env, const char *id, int6
         sp_debug("pending request already closed");
 }
 
-/* In one transaction: consume, replay-protect, person, session. */
-static enum sp_err acs_commit(const struct sp_saml_env *env, const struct sp_authn_pending *p,
-                              const struct sp_spid_assertion *a, const char *cf, int64_t now,
-                              struct sp_acs_result *res)
+/*
+ * A login for professional or legal-person use carries company attributes:
+ * remember them as a role suggestion for an operator (they prove no powers of
+ * representation, domain.md §4.5) and return the company to pre-select when
+ * the person already holds an employer role there.
+ */
+static enum sp_err acs_company(const struct sp_saml_env *env, const struct sp_authn_pending *p,
+                               const struct sp_spid_assertion *a, const char *cf, int64_t now,
+                               char company[SP_PARTY_MAX + 1])
 {
+    const char *cfn = sp_spid_assertion_attr(a, "companyFiscalNumber");
+    const char *iva = sp_spid_assertion_attr(a, "ivaCode");
+    char org[SP_CF_SHORT_LEN + 1], vat[SP_CF_SHORT_LEN + 1];
+    struct sp_role_suggestion sug;
+    struct sp_authz_facts facts;
+    enum sp_err rc;
+
+    company[0] = '\0';
+    if (cfn == NULL && iva == NULL)
+        return SP_OK;
+    vat[0] = '\0';
+    if (iva != NULL && sp_cf_vat_from_spid(iva, vat, NULL) != SP_OK)
+        vat[0] = '\0';
+    if (cfn == NULL || sp_cf_company_from_spid(cfn, org, NULL) != SP_OK) {
+        if (vat[0] == '\0')
+            return SP_OK; /* nothing usable to suggest */
+        memcpy(org, vat, sizeof(org));
+    }
+    memset(&sug, 0, sizeof(sug));
+    memcpy(sug.org, org, sizeof(org));
+    sug.org_name = (char *)sp_spid_assertion_attr(a, "companyName");
+    sug.vat_number = vat[0] ? vat : NULL;
+    sug.purpose = p->purpose;
+    sug.idp = p->idp;
+    rc = sp_roles_suggest(env->db, cf, &sug, now);
+    if (rc != SP_OK)
+        return rc;
+    if (sp_roles_facts(env->db, cf, &facts) != SP_OK)
+        return SP_OK; /* the pre-selection is a convenience */
+    for (unsigned i = 0; i < facts.roles.n; i++) {
+        const struct sp_role *r = &facts.roles.v[i];
+        if ((r->kind == SP_ROLE_EMPLOYER_REP || r->kind == SP_ROLE_EMPLOYER_OPERATOR) &&
+            strcmp(r->org, org) == 0 && sp_role_active(r, now))
+            memcpy(company, org, sizeof(org));
+    }
+    sp_authz_facts_cleanup(&facts);
+    return SP_OK;
+}
+
+static enum sp_err acs_audit_login(const struct sp_saml_env *env, const struct sp_session *s,
+                                   const char *token, const char *client_ip, int64_t now_ms)
+{
+    struct sp_audit_event ev;
+    char sid[SP_SESSION_ID_LEN + 1];
+    char *details;
+    enum sp_err rc;
+    json_t *o = json_pack("{s:s, s:s, s:i, s:s}", "method", "spid", "idp", s->idp, "level",
+                          (int)s->level, "assurance", sp_assurance_name(s->assurance));
+
+    (void)env;
+    details = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
+    json_decref(o);
+    sp_session_id(token, sid);
+    memset(&ev, 0, sizeof(ev));
+    ev.event = SP_AUDIT_LOGIN;
+    ev.actor = s->user_cf;
+    ev.acting_for = s->acting_for;
+    ev.session = sid;
+    ev.source_ip = client_ip;
+    ev.outcome = "ok";
+    ev.details = details;
+    rc = sp_audit_append(env->db, &ev, now_ms);
+    free(details);
+    return rc;
+}
+
+/* In one transaction: consume, replay-protect, person, session, audit. */
+static enum sp_err acs_commit(const struct sp_saml_env *env, const struct sp_authn_pending *p,
+                              const struct sp_spid_assertion *a, const char *cf,
+                              const char *client_ip, int64_t now_ms, struct sp_acs_result *res)
+{
+    int64_t now = now_ms / 1000;
+    char company[SP_PARTY_MAX + 1];
     struct sp_user_attr *attrs = sp_xcalloc(a->n_attrs + 1, sizeof(*attrs));
     struct sp_login_record rec;
     struct sp_session s;
@@ -131,6 +213,7 @@ static enum sp_err acs_commit(const struct sp_saml_env *env, const struct sp_aut
     s.name_id = a->name_id_raw;
     s.name_qualifier = a->name_qualifier;
     s.session_index = a->session_index;
+    s.assurance = sp_authz_assurance("spid", a->level, false);
     if (replay_until < p->expires_at)
         replay_until = p->expires_at;
 
@@ -144,8 +227,14 @@ static enum sp_err acs_commit(const struct sp_saml_env *env, const struct sp_aut
     if (rc == SP_OK)
         rc = sp_users_record_login(env->db, &rec, now);
     if (rc == SP_OK)
+        rc = acs_company(env, p, a, cf, now, company);
+    if (rc == SP_OK) {
+        s.acting_for = company[0] ? company : NULL;
         rc =
             sp_session_create(env->db, &s, now, env->cfg->session_lifetime_sec, res->session_token);
+    }
+    if (rc == SP_OK)
+        rc = acs_audit_login(env, &s, res->session_token, client_ip, now_ms);
     if (rc == SP_OK)
         rc = sp_db_commit(env->db);
     if (rc != SP_OK) {
@@ -165,7 +254,7 @@ static enum sp_err acs_commit(const struct sp_saml_env *env, const struct sp_aut
 
 enum sp_err sp_saml_acs_process(const struct sp_saml_env *env, const char *saml_response,
                                 const char *relay_state, const char *binding_token,
-                                struct sp_acs_result *res)
+                                const char *client_ip, struct sp_acs_result *res)
 {
     struct sp_buf xml;
     struct sp_spid_response *r = NULL;
@@ -272,7 +361,7 @@ enum sp_err sp_saml_acs_process(const struct sp_saml_env *env, const char *saml_
         acs_fail(res, SP_CHECK_ATTRIBUTES, detail);
         goto out;
     }
-    if (acs_commit(env, &pending, &a, cf, now, res) != SP_OK) {
+    if (acs_commit(env, &pending, &a, cf, client_ip, now_ms, res) != SP_OK) {
         have_pending = false; /* the transaction decided */
         goto out;
     }

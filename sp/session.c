@@ -47,6 +47,7 @@ static void session_copy(void *dstv, const void *srcv)
     dst->name_id = dup_opt(src->name_id);
     dst->name_qualifier = dup_opt(src->name_qualifier);
     dst->session_index = dup_opt(src->session_index);
+    dst->acting_for = dup_opt(src->acting_for);
 }
 
 static void session_cache_value_cleanup(void *v)
@@ -82,8 +83,8 @@ enum sp_err sp_session_create(struct sp_db *db, const struct sp_session *s, int6
 {
     static const char sql[] =
         "INSERT INTO sessions (id_hash, user_cf, method, level, idp, name_id, name_qualifier,"
-        " session_index, created_at, last_seen_at, expires_at)"
-        " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9, ?10)";
+        " session_index, created_at, last_seen_at, expires_at, assurance, acting_for)"
+        " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9, ?10, ?11, ?12)";
     sqlite3_stmt *st = sp_db_stmt(db, sql);
     char hash[SP_SHA256_HEX_LEN + 1];
     enum sp_err rc = SP_OK;
@@ -102,6 +103,8 @@ enum sp_err sp_session_create(struct sp_db *db, const struct sp_session *s, int6
     sp_db_bind_text(st, 8, s->session_index);
     sqlite3_bind_int64(st, 9, now);
     sqlite3_bind_int64(st, 10, now + lifetime_sec);
+    sqlite3_bind_int(st, 11, (int)s->assurance);
+    sp_db_bind_text(st, 12, s->acting_for);
     if (sp_db_step_write(db, st) != SQLITE_DONE)
         rc = sp_db_fail(db, "session_create");
     sp_db_done(st);
@@ -147,7 +150,7 @@ enum sp_err sp_session_lookup(struct sp_db *db, const char *token, int64_t now, 
 {
     static const char sql[] =
         "SELECT user_cf, method, level, idp, name_id, name_qualifier, session_index,"
-        " created_at, last_seen_at, expires_at FROM sessions"
+        " created_at, last_seen_at, expires_at, assurance, acting_for FROM sessions"
         " WHERE id_hash = ?1 AND ended_at IS NULL";
     sqlite3_stmt *st;
     char hash[SP_SHA256_HEX_LEN + 1];
@@ -183,6 +186,10 @@ enum sp_err sp_session_lookup(struct sp_db *db, const char *token, int64_t now, 
         out->created_at = sqlite3_column_int64(st, 7);
         out->last_seen_at = sqlite3_column_int64(st, 8);
         out->expires_at = sqlite3_column_int64(st, 9);
+        out->assurance = (unsigned)sqlite3_column_int(st, 10);
+        out->acting_for = sp_db_column_dup(st, 11);
+        memcpy(out->id, hash, SP_SESSION_ID_LEN);
+        out->id[SP_SESSION_ID_LEN] = '\0';
     } else if (r == SQLITE_DONE) {
         rc = SP_ERR_NOT_FOUND;
     } else {
@@ -201,6 +208,44 @@ enum sp_err sp_session_lookup(struct sp_db *db, const char *token, int64_t now, 
         sp_ttl_cache_put(session_cache_get(), hash, out, now);
     else
         sp_ttl_cache_drop(session_cache_get(), hash);
+out:
+    sp_wipe(hash, sizeof(hash));
+    return rc;
+}
+
+void sp_session_id(const char *token, char out[SP_SESSION_ID_LEN + 1])
+{
+    char hash[SP_SHA256_HEX_LEN + 1];
+    session_hash(token, hash);
+    memcpy(out, hash, SP_SESSION_ID_LEN);
+    out[SP_SESSION_ID_LEN] = '\0';
+    sp_wipe(hash, sizeof(hash));
+}
+
+enum sp_err sp_session_set_acting_for(struct sp_db *db, const char *token, const char *party)
+{
+    static const char sql[] =
+        "UPDATE sessions SET acting_for = ?2 WHERE id_hash = ?1 AND ended_at IS NULL";
+    char hash[SP_SHA256_HEX_LEN + 1];
+    sqlite3_stmt *st;
+    enum sp_err rc = SP_OK;
+
+    if (token == NULL || strlen(token) != SP_RAND_TOKEN_LEN)
+        return SP_ERR_NOT_FOUND;
+    session_hash(token, hash);
+    sp_ttl_cache_drop(session_cache_get(), hash);
+    st = sp_db_stmt(db, sql);
+    if (st == NULL) {
+        rc = SP_ERR_DB;
+        goto out;
+    }
+    sqlite3_bind_text(st, 1, hash, -1, SQLITE_TRANSIENT);
+    sp_db_bind_text(st, 2, party);
+    if (sp_db_step_write(db, st) != SQLITE_DONE)
+        rc = sp_db_fail(db, "session_set_acting_for");
+    else if (sqlite3_changes(sp_db_conn(db)) == 0)
+        rc = SP_ERR_NOT_FOUND;
+    sp_db_done(st);
 out:
     sp_wipe(hash, sizeof(hash));
     return rc;
@@ -257,5 +302,6 @@ void sp_session_cleanup(struct sp_session *s)
     free(s->name_id);
     free(s->name_qualifier);
     free(s->session_index);
+    free(s->acting_for);
     memset(s, 0, sizeof(*s));
 }

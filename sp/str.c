@@ -243,3 +243,60 @@ char *sp_str_trim_dup(const char *s)
         end--;
     return sp_xstrndup(s, (size_t)(end - s));
 }
+
+enum sp_err sp_uri_path_normalize(struct sp_buf *out, const char *uri)
+{
+    size_t start = out->len, n = strcspn(uri, "?#"), seg_start;
+    enum sp_err rc;
+
+    if (n == 0 || uri[0] != '/')
+        return SP_ERR_INVALID;
+    rc = sp_buf_reserve(out, n + 2);
+    if (rc != SP_OK)
+        return rc;
+    for (size_t i = 0; i < n;) {
+        size_t len;
+        while (i < n && uri[i] == '/')
+            i++;
+        if (i == n) /* trailing '/' (or only slashes) */
+            break;
+        seg_start = out->len;
+        out->data[out->len++] = '/';
+        for (len = 0; i < n && uri[i] != '/'; i++, len++) {
+            unsigned char c = (unsigned char)uri[i];
+            if (c == '%') {
+                int hi = i + 2 < n ? hexval(uri[i + 1]) : -1;
+                int lo = i + 2 < n ? hexval(uri[i + 2]) : -1;
+                if (hi < 0 || lo < 0)
+                    goto bad;
+                c = (unsigned char)(hi << 4 | lo);
+                i += 2;
+                if (c == '/')
+                    goto bad;
+            }
+            if (c < 0x20 || c == 0x7f || c == '\\' || c == ';')
+                goto bad;
+            out->data[out->len++] = (char)c;
+        }
+        if (len == 1 && out->data[seg_start + 1] == '.') {
+            out->len = seg_start; /* "." */
+        } else if (len == 2 && out->data[seg_start + 1] == '.' && out->data[seg_start + 2] == '.') {
+            out->len = seg_start; /* ".." drops itself and the segment before */
+            if (out->len == start)
+                goto bad;
+            while (out->len > start && out->data[out->len - 1] != '/')
+                out->len--;
+            out->len--;
+        }
+    }
+    if (out->len == start || uri[n - 1] == '/' ||
+        (n >= 2 && uri[n - 1] == '.' && uri[n - 2] == '/') ||
+        (n >= 3 && uri[n - 1] == '.' && uri[n - 2] == '.' && uri[n - 3] == '/'))
+        out->data[out->len++] = '/';
+    out->data[out->len] = '\0';
+    return SP_OK;
+bad:
+    out->len = start;
+    out->data[start] = '\0';
+    return SP_ERR_INVALID;
+}

@@ -8,6 +8,8 @@
 
 #include "sp/app.h"
 #include "sp/assets.h"
+#include "sp/audit.h"
+#include "sp/authz.h"
 #include "sp/buf.h"
 #include "sp/clock.h"
 #include "sp/http.h"
@@ -129,6 +131,8 @@ void sp_web_me(struct sp_app *app, struct sp_req *req, struct sp_resp *resp,
     if (s->level > 0)
         json_object_set_new(sess, "spid_level", json_integer(s->level));
     json_set_str(sess, "idp", s->idp);
+    json_set_str(sess, "strength", sp_assurance_name((enum sp_assurance)s->assurance));
+    json_set_str(sess, "acting_for", s->acting_for);
     json_set_time(sess, "created_at", s->created_at);
     json_set_time(sess, "last_seen_at", s->last_seen_at);
     json_set_time(sess, "idle_expires_at", s->last_seen_at + app->cfg->session_idle_sec);
@@ -147,8 +151,19 @@ void sp_web_logout(struct sp_app *app, struct sp_req *req, struct sp_resp *resp,
 {
     const char *token = sp_req_cookie(req, SP_SESSION_COOKIE);
     if (s != NULL) {
+        struct sp_audit_event ev;
         sp_session_end(app->db, token, sp_clock_now());
         sp_info("local logout");
+        memset(&ev, 0, sizeof(ev));
+        ev.event = SP_AUDIT_LOGOUT;
+        ev.actor = s->user_cf;
+        ev.acting_for = s->acting_for;
+        ev.session = s->id;
+        ev.source_ip = req->client_ip;
+        ev.outcome = "ok";
+        ev.reason = "local logout";
+        if (sp_audit_append(app->db, &ev, sp_clock_now_ms()) != SP_OK)
+            sp_warn("could not write the audit entry of a logout");
     }
     sp_resp_cookie(resp, SP_SESSION_COOKIE, "", 0, app->session_cookie_flags);
     sp_tmpl_page(resp, 200, "Sei uscito", "logout.html", NULL, 0);

@@ -4,9 +4,12 @@
  * Redirect or an auto-submitting POST form) and POST /spid/acs (hand the
  * Response to saml_acs.c, then open the session or show the reason).
  */
+#include <jansson.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "sp/app.h"
+#include "sp/audit.h"
 #include "sp/authn_state.h"
 #include "sp/buf.h"
 #include "sp/clock.h"
@@ -18,6 +21,7 @@
 #include "sp/saml.h"
 #include "sp/saml_acs.h"
 #include "sp/saml_login.h"
+#include "sp/spid_checks.h"
 #include "sp/str.h"
 #include "sp/tmpl.h"
 #include "sp/web.h"
@@ -155,6 +159,28 @@ out:
     sp_authn_request_cleanup(&ar);
 }
 
+/* A rejected Response: who it claimed to be is unknown (nothing in it is
+ * trusted), so the entry names the check, the IdP and the anomaly code. */
+static void acs_audit_failure(struct sp_app *app, const struct sp_req *req,
+                              const struct sp_acs_result *res)
+{
+    struct sp_audit_event ev;
+    json_t *o =
+        json_pack("{s:s, s:s?, s:i}", "method", "spid", "idp", res->idp, "anomaly", res->anomaly);
+    char *details = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
+
+    json_decref(o);
+    memset(&ev, 0, sizeof(ev));
+    ev.event = SP_AUDIT_LOGIN_FAILED;
+    ev.source_ip = req->client_ip;
+    ev.outcome = "denied";
+    ev.reason = sp_check_name(res->check);
+    ev.details = details;
+    if (sp_audit_append(app->db, &ev, sp_clock_now_ms()) != SP_OK)
+        sp_warn("could not write the audit entry of a rejected login");
+    free(details);
+}
+
 void sp_web_spid_acs(struct sp_app *app, struct sp_req *req, struct sp_resp *resp,
                      const struct sp_session *s)
 {
@@ -169,11 +195,12 @@ void sp_web_spid_acs(struct sp_app *app, struct sp_req *req, struct sp_resp *res
     }
     sp_saml_acs_process(&app->saml, sp_req_form(req, "SAMLResponse"),
                         sp_req_form(req, "RelayState"), sp_req_cookie(req, SP_BINDING_COOKIE),
-                        &res);
+                        req->client_ip, &res);
     if (res.check == SP_CHECK_OK && res.http_status == 302) {
         sp_resp_cookie(resp, SP_SESSION_COOKIE, res.session_token, -1, app->session_cookie_flags);
         sp_resp_redirect(resp, 302, res.next);
     } else {
+        acs_audit_failure(app, req, &res);
         sp_tmpl_error_page(resp, res.http_status, res.title, res.message);
     }
     sp_acs_result_cleanup(&res);

@@ -15,6 +15,9 @@ struct sp_buf;
 #define SP_MAX_ATTR_SERVICES 8 /* AttributeConsumingService entries */
 #define SP_MAX_REQ_ATTRS 24    /* RequestedAttribute per service */
 
+#define SP_MAX_SERVICES 64    /* [service.ID] sections */
+#define SP_MAX_SERVICE_TAGS 8 /* profiles / roles per service */
+
 enum sp_binding { SP_BINDING_AUTO, SP_BINDING_REDIRECT, SP_BINDING_POST };
 enum sp_org_kind { SP_ORG_PUBLIC, SP_ORG_PRIVATE };
 
@@ -24,6 +27,26 @@ struct sp_attr_service {
     char *name; /* ServiceName (xml:lang="it") */
     char *attrs[SP_MAX_REQ_ATTRS];
     unsigned nattrs;
+};
+
+/* Who a service is for (design.md "Authorization"). */
+enum sp_audience { SP_AUD_CITIZEN, SP_AUD_INTERMEDIARY, SP_AUD_ENTERPRISE, SP_AUD_PUBLIC_BODY };
+/* Credential strength a service needs (domain.md §5.4). */
+enum sp_strength { SP_STRENGTH_CONSULTATION, SP_STRENGTH_DISPOSITIVE };
+
+/* One entry of the services catalogue: [service.ID]. */
+struct sp_service {
+    char *id;     /* [a-z0-9_-], 1-32 characters */
+    char *name;   /* shown to people */
+    char *path;   /* URL path prefix on the protected site, starts with "/" */
+    char *family; /* service family for delegation scopes (default: the id) */
+    enum sp_audience audience;
+    enum sp_strength strength;
+    bool deferrable; /* an application: admitted as deferred with a PIN ordinario */
+    char *profiles[SP_MAX_SERVICE_TAGS]; /* "pensioner", "worker:public", ... */
+    unsigned n_profiles;
+    char *roles[SP_MAX_SERVICE_TAGS]; /* intermediary audience: roles allowed (none: any) */
+    unsigned n_roles;
 };
 
 struct sp_config {
@@ -82,6 +105,17 @@ struct sp_config {
     /* [attributes.N] sections */
     struct sp_attr_service attr_services[SP_MAX_ATTR_SERVICES];
     unsigned n_attr_services;
+
+    /* [service.ID] sections, in file order; the built-in example catalogue
+     * when the file has none (services_builtin set) */
+    struct sp_service services[SP_MAX_SERVICES];
+    unsigned n_services;
+    bool services_builtin;
+
+    /* [delegation] limits (domain.md §7) */
+    unsigned deleg_max_per_delegate; /* CITIZEN_IDENTITY delegations per delegate */
+    unsigned deleg_online_min_days;  /* online registrations irrevocable online this long */
+    unsigned deleg_evidence_years;   /* evidence kept validity + this many years */
 };
 
 /*
@@ -98,8 +132,14 @@ void sp_config_free(struct sp_config **cfg);
 char *sp_config_acs_url(const struct sp_config *cfg);
 char *sp_config_slo_url(const struct sp_config *cfg);
 
+/* <data_dir>/spid-sp.db, the SQLite database; free() it. */
+char *sp_config_db_path(const struct sp_config *cfg);
+
 /* The service with that index, or NULL. */
 const struct sp_attr_service *sp_config_attr_service(const struct sp_config *cfg, unsigned index);
+
+const char *sp_audience_name(enum sp_audience a);
+const char *sp_strength_name(enum sp_strength s);
 
 /* True when a SPID attribute name is in the table of spec §5. */
 bool sp_config_is_spid_attribute(const char *name);

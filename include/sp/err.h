@@ -25,6 +25,7 @@
     X(REPLAY, "message already used")                                                              \
     X(DENIED, "access denied")                                                                     \
     X(UNAUTHENTICATED, "no valid session")                                                         \
+    X(INTEGRITY, "integrity check failed")                                                         \
     X(INTERNAL, "internal error")
 
 enum sp_err {

@@ -37,12 +37,16 @@ struct sp_acs_result {
 
 /*
  * Process one Response. binding_token is the value of the browser-binding
- * cookie (NULL if absent). Returns SP_OK when the login succeeded; otherwise
+ * cookie (NULL if absent); client_ip goes to the audit trail. A successful
+ * login is audited in the transaction that opens the session; a login for
+ * professional or legal-person use (company attributes) leaves a role
+ * suggestion, and pre-selects the company when the person holds an employer
+ * role there (domain.md §4.5). Returns SP_OK when the login succeeded; otherwise
  * res says what to show. Free res with sp_acs_result_cleanup.
  */
 enum sp_err sp_saml_acs_process(const struct sp_saml_env *env, const char *saml_response,
                                 const char *relay_state, const char *binding_token,
-                                struct sp_acs_result *res);
+                                const char *client_ip, struct sp_acs_result *res);
 void sp_acs_result_cleanup(struct sp_acs_result *res);
 
 #endif /* SP_SAML_ACS_H */

@@ -16,7 +16,10 @@ struct sp_db;
 #define SP_SESSION_TOUCH_SEC 30 /* refresh last_seen at most this often */
 #define SP_SESSION_CACHE_SEC 5  /* reuse a validated session this long without SQLite */
 
+#define SP_SESSION_ID_LEN 16 /* short id for logs and audit: hash prefix */
+
 struct sp_session {
+    char id[SP_SESSION_ID_LEN + 1]; /* filled by lookup */
     char *user_cf;
     char *method;   /* "spid", "pin", "cns" */
     unsigned level; /* SPID level, 0 for other methods */
@@ -24,6 +27,8 @@ struct sp_session {
     char *name_id;  /* as received, for Single Logout */
     char *name_qualifier;
     char *session_index;
+    unsigned assurance; /* enum sp_assurance of the credential (authz.h) */
+    char *acting_for;   /* party the person acts for, NULL = self */
     int64_t created_at;
     int64_t last_seen_at;
     int64_t expires_at; /* absolute end */
@@ -43,6 +48,13 @@ enum sp_err sp_session_create(struct sp_db *db, const struct sp_session *s, int6
  */
 enum sp_err sp_session_lookup(struct sp_db *db, const char *token, int64_t now, unsigned idle_sec,
                               struct sp_session *out);
+
+/* The short id of the session of token (for logs and the audit trail). */
+void sp_session_id(const char *token, char out[SP_SESSION_ID_LEN + 1]);
+
+/* Change the party the session acts for (NULL: self). SP_ERR_NOT_FOUND when
+ * the session is not live. */
+enum sp_err sp_session_set_acting_for(struct sp_db *db, const char *token, const char *party);
 
 /* End the session of token (idempotent). */
 enum sp_err sp_session_end(struct sp_db *db, const char *token, int64_t now);

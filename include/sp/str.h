@@ -38,6 +38,16 @@ enum sp_err sp_hex_encode(struct sp_buf *out, const void *p, size_t n);
 /* Lower-case hex into out (2n+1 bytes). */
 void sp_hex(char *out, const void *p, size_t n);
 
+/*
+ * The path of a request URI as a backend will see it, for access decisions:
+ * the part before '?' or '#', percent-decoded, empty and "." segments
+ * dropped, ".." resolved; a trailing '/' is kept. SP_ERR_INVALID (out
+ * untouched beyond its old length) for anything ambiguous: no leading '/',
+ * a bad %-escape, an encoded '/', a backslash, ';', a NUL or control byte,
+ * or ".." above the root. out receives a NUL-terminated path.
+ */
+enum sp_err sp_uri_path_normalize(struct sp_buf *out, const char *uri);
+
 /* Copy of s without leading/trailing ASCII whitespace; free() it. */
 char *sp_str_trim_dup(const char *s);
 

@@ -36,4 +36,18 @@ void sp_web_static(struct sp_app *app, struct sp_req *req, struct sp_resp *resp,
 void sp_web_test_clock(struct sp_app *app, struct sp_req *req, struct sp_resp *resp,
                        const struct sp_session *s);
 
+/* web_authz.c */
+void sp_web_services(struct sp_app *app, struct sp_req *req, struct sp_resp *resp,
+                     const struct sp_session *s);
+void sp_web_services_act(struct sp_app *app, struct sp_req *req, struct sp_resp *resp,
+                         const struct sp_session *s);
+void sp_web_api_services(struct sp_app *app, struct sp_req *req, struct sp_resp *resp,
+                         const struct sp_session *s);
+void sp_web_auth_check(struct sp_app *app, struct sp_req *req, struct sp_resp *resp,
+                       const struct sp_session *s);
+void sp_web_auth_login(struct sp_app *app, struct sp_req *req, struct sp_resp *resp,
+                       const struct sp_session *s);
+void sp_web_auth_denied(struct sp_app *app, struct sp_req *req, struct sp_resp *resp,
+                        const struct sp_session *s);
+
 #endif /* SP_WEB_H */

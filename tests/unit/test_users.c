@@ -122,9 +122,17 @@ static void test_second_login_coalesce(void **state)
     rec = spid_login(some, 3);
     assert_int_equal(sp_users_record_login(f->db, &rec, T0 + 100), SP_OK);
     assert_int_equal(sp_users_get(f->db, CF, &u), SP_OK);
-    assert_string_equal(u.name, "Mario Giuseppe");
+    /* identity data are not overwritten: the difference is a recorded conflict */
+    assert_string_equal(u.name, "Mario");
+    assert_int_equal(query_int(f->db, "SELECT count(*) FROM user_conflicts WHERE field = 'name'"
+                                      " AND kept_value = 'Mario' AND other_value = 'Mario Giuseppe'"
+                                      " AND source = 'spid'"),
+                     1);
+    /* contacts are refreshed */
     assert_string_equal(u.email, "nuovo@example.it");
-    assert_string_equal(u.gender, "");
+    /* an empty value neither overwrites nor conflicts */
+    assert_string_equal(u.gender, "M");
+    assert_int_equal(query_int(f->db, "SELECT count(*) FROM user_conflicts"), 1);
     /* absent from the second login: kept */
     assert_string_equal(u.family_name, "Rossi");
     assert_string_equal(u.date_of_birth, "1980-01-01");
@@ -139,11 +147,106 @@ static void test_second_login_coalesce(void **state)
     rec = spid_login(NULL, 0);
     assert_int_equal(sp_users_record_login(f->db, &rec, T0 + 200), SP_OK);
     assert_int_equal(sp_users_get(f->db, CF, &u), SP_OK);
-    assert_string_equal(u.name, "Mario Giuseppe");
+    assert_string_equal(u.name, "Mario");
     assert_string_equal(u.mobile_phone, "+393331234567");
     assert_int_equal(u.updated_at, T0 + 200);
     sp_user_cleanup(&u);
     assert_int_equal(query_int(f->db, "SELECT count(*) FROM users"), 1);
+}
+
+struct conflicts_seen {
+    unsigned n;
+    char field[8][32], source[8][32], kept[8][64], other[8][64];
+};
+
+static void collect_conflict(void *ctx, const struct sp_user_conflict *c)
+{
+    struct conflicts_seen *cs = ctx;
+    if (cs->n == 8)
+        return;
+    snprintf(cs->field[cs->n], 32, "%s", c->field);
+    snprintf(cs->source[cs->n], 32, "%s", c->source);
+    snprintf(cs->kept[cs->n], 64, "%s", c->kept ? c->kept : "(null)");
+    snprintf(cs->other[cs->n], 64, "%s", c->other);
+    cs->n++;
+}
+
+/* Self-declared data (a PIN request) never become verified fields; a
+ * difference with the verified value is a conflict, whichever comes first. */
+static void test_declared_then_verified(void **state)
+{
+    struct fx *f = *state;
+    static const struct sp_user_attr declared[] = {
+        {"name", "MARIO"},             /* same as SPID's, other case: no conflict */
+        {"familyName", "Rosi"},        /* typo: conflict once SPID says Rossi */
+        {"dateOfBirth", "1980-01-01"}, /* same */
+        {"email", "casa@example.it"},
+    };
+    struct sp_login_record rec = spid_login(full_attrs, 9);
+    struct conflicts_seen cs;
+    struct sp_user u;
+
+    assert_int_equal(sp_users_record_declared(f->db, CF, declared, 4, T0), SP_OK);
+    assert_int_equal(sp_users_get(f->db, CF, &u), SP_OK);
+    assert_null(u.name); /* not verified */
+    assert_null(u.family_name);
+    assert_null(u.email);
+    sp_user_cleanup(&u);
+    assert_int_equal(query_int(f->db, "SELECT count(*) FROM user_conflicts"), 0);
+
+    assert_int_equal(sp_users_record_login(f->db, &rec, T0 + 10), SP_OK);
+    assert_int_equal(sp_users_get(f->db, CF, &u), SP_OK);
+    assert_string_equal(u.family_name, "Rossi");
+    assert_string_equal(u.email, "mario@example.it");
+    sp_user_cleanup(&u);
+    memset(&cs, 0, sizeof(cs));
+    assert_int_equal(sp_users_conflicts(f->db, CF, collect_conflict, &cs), SP_OK);
+    assert_int_equal(cs.n, 1);
+    assert_string_equal(cs.field[0], "familyName");
+    assert_string_equal(cs.source[0], SP_USERS_DECLARED);
+    assert_string_equal(cs.kept[0], "Rossi");
+    assert_string_equal(cs.other[0], "Rosi");
+
+    /* declared after verification: compared with the verified value */
+    {
+        static const struct sp_user_attr later[] = {{"dateOfBirth", "1980-02-01"}};
+        assert_int_equal(sp_users_record_declared(f->db, CF, later, 1, T0 + 20), SP_OK);
+    }
+    memset(&cs, 0, sizeof(cs));
+    assert_int_equal(sp_users_conflicts(f->db, CF, collect_conflict, &cs), SP_OK);
+    assert_int_equal(cs.n, 2);
+    assert_string_equal(cs.field[1], "dateOfBirth");
+    assert_string_equal(cs.kept[1], "1980-01-01");
+    assert_string_equal(cs.other[1], "1980-02-01");
+    assert_int_equal(sp_users_get(f->db, CF, &u), SP_OK);
+    assert_string_equal(u.date_of_birth, "1980-01-01");
+    sp_user_cleanup(&u);
+    /* both sources are kept side by side */
+    assert_int_equal(query_int(f->db, "SELECT count(*) FROM user_sources"), 2);
+}
+
+static void count_identity(void *ctx, const struct sp_identity *id)
+{
+    (void)id;
+    (*(int *)ctx)++;
+}
+
+static void test_identities_listed(void **state)
+{
+    struct fx *f = *state;
+    struct sp_login_record rec = spid_login(full_attrs, 9);
+    int n = 0;
+
+    assert_int_equal(sp_users_record_login(f->db, &rec, T0), SP_OK);
+    rec.method = "cns";
+    rec.issuer = "CN=Test CA";
+    rec.external_id = "01AB";
+    assert_int_equal(sp_users_record_login(f->db, &rec, T0 + 1), SP_OK);
+    assert_int_equal(sp_users_identities(f->db, CF, count_identity, &n), SP_OK);
+    assert_int_equal(n, 2);
+    n = 0;
+    assert_int_equal(sp_users_identities(f->db, "BNCGLI92C65F205C", count_identity, &n), SP_OK);
+    assert_int_equal(n, 0);
 }
 
 static void test_people_independent(void **state)
@@ -308,6 +411,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_first_login_creates, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_no_attributes, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_second_login_coalesce, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_declared_then_verified, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_identities_listed, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_people_independent, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_identities_upsert, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_identity_defaults, fx_setup, fx_teardown),
