@@ -136,6 +136,7 @@ struct load_state {
     unsigned err_line;
     struct sp_buf *err;
     bool seen[sizeof(options) / sizeof(options[0])];
+    unsigned service_line[SP_MAX_SERVICES]; /* first line of each [service.ID] */
 };
 
 bool sp_config_is_spid_attribute(const char *name)
@@ -415,6 +416,7 @@ static int service_section(struct load_state *st, const char *section, const cha
             config_error(st, st->line, "too many [service.ID] sections (max %d)", SP_MAX_SERVICES);
             return 0;
         }
+        st->service_line[cfg->n_services] = st->line;
         svc = &cfg->services[cfg->n_services++];
         svc->id = sp_xstrdup(id);
     }
@@ -543,26 +545,27 @@ static void services_validate(struct load_state *st)
         services_builtin(cfg);
     for (unsigned i = 0; i < cfg->n_services; i++) {
         struct sp_service *svc = &cfg->services[i];
+        unsigned line = st->service_line[i];
         if (svc->name == NULL || svc->path == NULL) {
-            config_error(st, 0, "[service.%s] needs a name and a path", svc->id);
+            config_error(st, line, "[service.%s] needs a name and a path", svc->id);
             return;
         }
         if (svc->path[0] != '/' || strpbrk(svc->path, "?# \t") != NULL) {
-            config_error(st, 0, "[service.%s] path must be a URL path starting with \"/\"",
+            config_error(st, line, "[service.%s] path must be a URL path starting with \"/\"",
                          svc->id);
             return;
         }
         if (svc->family == NULL)
             svc->family = sp_xstrdup(svc->id);
         if (svc->n_roles > 0 && svc->audience != SP_AUD_INTERMEDIARY)
-            config_error(st, 0, "[service.%s] roles apply only to audience = intermediary",
+            config_error(st, line, "[service.%s] roles apply only to audience = intermediary",
                          svc->id);
         if (svc->deferrable && svc->strength != SP_STRENGTH_DISPOSITIVE)
-            config_error(st, 0, "[service.%s] only a dispositive service can be deferrable",
+            config_error(st, line, "[service.%s] only a dispositive service can be deferrable",
                          svc->id);
         for (unsigned j = 0; j < i; j++)
             if (strcmp(cfg->services[j].path, svc->path) == 0)
-                config_error(st, 0, "[service.%s] and [service.%s] have the same path %s",
+                config_error(st, line, "[service.%s] and [service.%s] have the same path %s",
                              cfg->services[j].id, svc->id, svc->path);
     }
 }

@@ -202,7 +202,7 @@ enum sp_err sp_roles_org_add(struct sp_db *db, const struct sp_org *o, const cha
     sqlite3_bind_int64(st, 6, now);
     r = sp_db_step_write(db, st);
     sp_db_done(st);
-    if (r == SQLITE_CONSTRAINT) {
+    if ((r & 0xff) == SQLITE_CONSTRAINT) {
         sp_db_rollback(db);
         return refuse(why, SP_ERR_EXISTS, "organisation %s already exists", code);
     }

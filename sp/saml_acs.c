@@ -117,7 +117,7 @@ static enum sp_err acs_company(const struct sp_saml_env *env, const struct sp_au
     const char *iva = sp_spid_assertion_attr(a, "ivaCode");
     char org[SP_CF_SHORT_LEN + 1], vat[SP_CF_SHORT_LEN + 1];
     struct sp_role_suggestion sug;
-    struct sp_authz_facts facts;
+    struct sp_role_list roles;
     enum sp_err rc;
 
     company[0] = '\0';
@@ -140,15 +140,16 @@ static enum sp_err acs_company(const struct sp_saml_env *env, const struct sp_au
     rc = sp_roles_suggest(env->db, cf, &sug, now);
     if (rc != SP_OK)
         return rc;
-    if (sp_roles_facts(env->db, cf, &facts) != SP_OK)
+    /* read afresh, not from the cache: a role granted a moment ago counts */
+    if (sp_roles_list(env->db, cf, org, false, &roles) != SP_OK)
         return SP_OK; /* the pre-selection is a convenience */
-    for (unsigned i = 0; i < facts.roles.n; i++) {
-        const struct sp_role *r = &facts.roles.v[i];
+    for (unsigned i = 0; i < roles.n; i++) {
+        const struct sp_role *r = &roles.v[i];
         if ((r->kind == SP_ROLE_EMPLOYER_REP || r->kind == SP_ROLE_EMPLOYER_OPERATOR) &&
-            strcmp(r->org, org) == 0 && sp_role_active(r, now))
+            sp_role_active(r, now))
             memcpy(company, org, sizeof(org));
     }
-    sp_authz_facts_cleanup(&facts);
+    sp_role_list_free(&roles);
     return SP_OK;
 }
 

@@ -247,6 +247,7 @@ char *sp_str_trim_dup(const char *s)
 enum sp_err sp_uri_path_normalize(struct sp_buf *out, const char *uri)
 {
     size_t start = out->len, n = strcspn(uri, "?#"), seg_start;
+    bool dir_last = false; /* the last segment was "." or ".." (names a directory) */
     enum sp_err rc;
 
     if (n == 0 || uri[0] != '/')
@@ -271,13 +272,14 @@ enum sp_err sp_uri_path_normalize(struct sp_buf *out, const char *uri)
                     goto bad;
                 c = (unsigned char)(hi << 4 | lo);
                 i += 2;
-                if (c == '/')
+                if (c == '/' || c == '?' || c == '#')
                     goto bad;
             }
             if (c < 0x20 || c == 0x7f || c == '\\' || c == ';')
                 goto bad;
             out->data[out->len++] = (char)c;
         }
+        dir_last = true;
         if (len == 1 && out->data[seg_start + 1] == '.') {
             out->len = seg_start; /* "." */
         } else if (len == 2 && out->data[seg_start + 1] == '.' && out->data[seg_start + 2] == '.') {
@@ -287,11 +289,11 @@ enum sp_err sp_uri_path_normalize(struct sp_buf *out, const char *uri)
             while (out->len > start && out->data[out->len - 1] != '/')
                 out->len--;
             out->len--;
+        } else {
+            dir_last = false;
         }
     }
-    if (out->len == start || uri[n - 1] == '/' ||
-        (n >= 2 && uri[n - 1] == '.' && uri[n - 2] == '/') ||
-        (n >= 3 && uri[n - 1] == '.' && uri[n - 2] == '.' && uri[n - 3] == '/'))
+    if (out->len == start || uri[n - 1] == '/' || dir_last)
         out->data[out->len++] = '/';
     out->data[out->len] = '\0';
     return SP_OK;

@@ -43,7 +43,7 @@ void sp_hex(char *out, const void *p, size_t n);
  * the part before '?' or '#', percent-decoded, empty and "." segments
  * dropped, ".." resolved; a trailing '/' is kept. SP_ERR_INVALID (out
  * untouched beyond its old length) for anything ambiguous: no leading '/',
- * a bad %-escape, an encoded '/', a backslash, ';', a NUL or control byte,
+ * a bad %-escape, an encoded '/', '?' or '#', a backslash, ';', a NUL or control byte,
  * or ".." above the root. out receives a NUL-terminated path.
  */
 enum sp_err sp_uri_path_normalize(struct sp_buf *out, const char *uri);

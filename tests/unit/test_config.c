@@ -17,6 +17,7 @@
 
 #include "sp/buf.h"
 #include "sp/config.h"
+#include "sp/roles.h"
 
 #define TEST_ERR_MAX 4096
 #define TEST_DIR_MAX 256
@@ -276,6 +277,130 @@ static void test_attributes_append(void **state)
                  "attribute \"name\" listed twice");
 }
 
+/* The services catalogue */
+
+static void test_services_builtin(void **state)
+{
+    struct sp_config *cfg = expect_ok("[sp]\nport = 8081\n");
+    (void)state;
+    assert_true(cfg->services_builtin);
+    assert_true(cfg->n_services >= 10);
+    for (unsigned i = 0; i < cfg->n_services; i++) {
+        assert_non_null(cfg->services[i].name);
+        assert_int_equal(cfg->services[i].path[0], '/');
+        assert_non_null(cfg->services[i].family);
+    }
+    assert_int_equal(cfg->deleg_max_per_delegate, 3);
+    assert_int_equal(cfg->deleg_online_min_days, 30);
+    assert_int_equal(cfg->deleg_evidence_years, 5);
+    sp_config_free(&cfg);
+}
+
+static void test_services_parsed(void **state)
+{
+    struct sp_config *cfg = expect_ok("[service.cedolino]\n"
+                                      "name = Cedolino della pensione\n"
+                                      "path = /app/pensione/cedolino\n"
+                                      "family = pension\n"
+                                      "audience = citizen\n"
+                                      "strength = consultation\n"
+                                      "profiles = pensioner worker:public, pensioner:private\n"
+                                      "[service.mandati]\n"
+                                      "name = Mandati\n"
+                                      "path = /app/mandati\n"
+                                      "audience = intermediary\n"
+                                      "strength = dispositive\n"
+                                      "roles = patronato_operator caf_operator\n"
+                                      "[service.naspi]\n"
+                                      "name = NASpI\n"
+                                      "path = /app/naspi\n"
+                                      "strength = dispositive\n"
+                                      "deferrable = yes\n"
+                                      "[delegation]\n"
+                                      "max_per_delegate = 5\n");
+    const struct sp_service *s;
+    (void)state;
+    assert_false(cfg->services_builtin);
+    assert_int_equal(cfg->n_services, 3);
+    s = &cfg->services[0];
+    assert_string_equal(s->id, "cedolino");
+    assert_string_equal(s->family, "pension");
+    assert_int_equal(s->audience, SP_AUD_CITIZEN);
+    assert_int_equal(s->strength, SP_STRENGTH_CONSULTATION);
+    assert_int_equal(s->n_profiles, 3);
+    assert_string_equal(s->profiles[1], "worker:public");
+    s = &cfg->services[1];
+    assert_int_equal(s->audience, SP_AUD_INTERMEDIARY);
+    assert_int_equal(s->n_roles, 2);
+    s = &cfg->services[2];
+    assert_string_equal(s->family, "naspi"); /* defaults to the id */
+    assert_true(s->deferrable);
+    assert_int_equal(s->audience, SP_AUD_CITIZEN); /* default */
+    assert_int_equal(cfg->deleg_max_per_delegate, 5);
+    assert_string_equal(sp_audience_name(SP_AUD_PUBLIC_BODY), "public_body");
+    assert_string_equal(sp_strength_name(SP_STRENGTH_DISPOSITIVE), "dispositive");
+    sp_config_free(&cfg);
+}
+
+static void test_services_errors(void **state)
+{
+    (void)state;
+    expect_error("[service.Bad]\nname = x\n", 2, "a service id is 1-32 characters");
+    expect_error("[service.a]\nname = A\npath = /a\naudience = everyone\n", 4,
+                 "audience = \"everyone\": expected one of citizen, intermediary");
+    expect_error("[service.a]\nname = A\nstrength = strong\n", 3, "expected one of consultation");
+    expect_error("[service.a]\nname = A\nprofiles = retiree\n", 3, "\"retiree\" is not a known");
+    expect_error("[service.a]\nname = A\nprofiles = worker:mixed\n", 3, "is not a known");
+    expect_error("[service.a]\nname = A\nroles = ceo\n", 3, "\"ceo\" is not a known");
+    expect_error("[service.a]\nname = A\nname = B\n", 3, "set twice");
+    expect_error("[service.a]\nname = A\ncolour = red\n", 3, "unknown option \"colour\"");
+    expect_error("[service.a]\nname = A\ndeferrable = maybe\n", 3, "expected true or false");
+    /* cross-field errors name the first line of the section */
+    expect_error("[sp]\nport = 8081\n[service.a]\nname = A\n", 4, "needs a name and a path");
+    expect_error("[service.a]\nname = A\npath = app\n", 2, "path must be a URL path");
+    expect_error("[service.a]\nname = A\npath = /a?x\n", 2, "path must be a URL path");
+    expect_error("[service.a]\nname = A\npath = /a\nroles = caf_operator\n", 2,
+                 "roles apply only to audience = intermediary");
+    expect_error("[service.a]\nname = A\npath = /a\ndeferrable = true\n", 2,
+                 "only a dispositive service can be deferrable");
+    expect_error("[service.a]\nname = A\npath = /a\n[service.b]\nname = B\npath = /a\n", 5,
+                 "have the same path /a");
+    expect_error("[delegation]\nmax_per_delegate = 0\n", 2, "expected a whole number in range");
+}
+
+/* The role names a catalogue may name are the ones roles.c knows. */
+static void test_services_vocabulary(void **state)
+{
+    static const char *const roles[] = {"patronato_operator", "caf_operator", "labour_consultant",
+                                        "accountant", "association_operator"};
+    (void)state;
+    for (size_t i = 0; i < sizeof(roles) / sizeof(roles[0]); i++) {
+        char text[256];
+        enum sp_role_kind k;
+        struct sp_config *cfg;
+        snprintf(text, sizeof(text),
+                 "[service.a]\nname = A\npath = /a\naudience = intermediary\nroles = %s\n",
+                 roles[i]);
+        cfg = expect_ok(text);
+        assert_int_equal(sp_role_parse(cfg->services[0].roles[0], &k), SP_OK);
+        assert_true(sp_role_is_intermediary(k));
+        sp_config_free(&cfg);
+    }
+    {
+        struct sp_config *cfg = expect_ok("[service.a]\nname = A\npath = /a\n"
+                                          "profiles = pensioner worker:private worker:public\n");
+        enum sp_role_kind k;
+        enum sp_scheme sc;
+        assert_int_equal(sp_role_parse("pensioner", &k), SP_OK);
+        assert_true(sp_role_is_profile(k));
+        assert_int_equal(sp_role_parse("worker", &k), SP_OK);
+        assert_true(sp_role_is_profile(k));
+        assert_int_equal(sp_scheme_parse("private", &sc), SP_OK);
+        assert_int_equal(sp_scheme_parse("public", &sc), SP_OK);
+        sp_config_free(&cfg);
+    }
+}
+
 /* Per-line errors: "file:line: message" */
 
 static void test_unknown_option(void **state)
@@ -401,6 +526,10 @@ int main(void)
         cmocka_unit_test(test_first_error_wins),
         cmocka_unit_test(test_cross_field),
         cmocka_unit_test(test_private_requirements),
+        cmocka_unit_test(test_services_builtin),
+        cmocka_unit_test(test_services_parsed),
+        cmocka_unit_test(test_services_errors),
+        cmocka_unit_test(test_services_vocabulary),
     };
     return cmocka_run_group_tests(tests, setup_dir, teardown_dir);
 }

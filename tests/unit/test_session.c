@@ -132,6 +132,39 @@ static void test_optional_fields_null(void **state)
     sp_session_cleanup(&s);
 }
 
+static void test_assurance_and_acting_for(void **state)
+{
+    struct fx *f = *state;
+    struct sp_session in = spid_session, s;
+    char token[SP_RAND_TOKEN_LEN + 1], sid[SP_SESSION_ID_LEN + 1];
+
+    in.assurance = 3;
+    in.acting_for = "00743110157";
+    assert_int_equal(sp_session_create(f->db, &in, T0, LIFE, token), SP_OK);
+    assert_int_equal(sp_session_lookup(f->db, token, T0, IDLE, &s), SP_OK);
+    assert_int_equal(s.assurance, 3);
+    assert_string_equal(s.acting_for, "00743110157");
+    sp_session_id(token, sid);
+    assert_string_equal(s.id, sid);
+    assert_int_equal(strlen(s.id), SP_SESSION_ID_LEN);
+    sp_session_cleanup(&s);
+
+    /* the change is seen at once, even though the session was cached */
+    assert_int_equal(sp_session_set_acting_for(f->db, token, "RSSMRA80A01H501U"), SP_OK);
+    assert_int_equal(sp_session_lookup(f->db, token, T0 + 1, IDLE, &s), SP_OK);
+    assert_string_equal(s.acting_for, "RSSMRA80A01H501U");
+    sp_session_cleanup(&s);
+    assert_int_equal(sp_session_set_acting_for(f->db, token, NULL), SP_OK);
+    assert_int_equal(sp_session_lookup(f->db, token, T0 + 2, IDLE, &s), SP_OK);
+    assert_null(s.acting_for);
+    sp_session_cleanup(&s);
+
+    /* an ended or unknown session cannot be changed */
+    assert_int_equal(sp_session_end(f->db, token, T0 + 3), SP_OK);
+    assert_int_equal(sp_session_set_acting_for(f->db, token, "RSSMRA80A01H501U"), SP_ERR_NOT_FOUND);
+    assert_int_equal(sp_session_set_acting_for(f->db, "short", NULL), SP_ERR_NOT_FOUND);
+}
+
 static void test_create_refused(void **state)
 {
     struct fx *f = *state;
@@ -418,6 +451,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_create_lookup, session_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_optional_fields_null, session_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_assurance_and_acting_for, session_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_create_refused, session_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_tokens_unique, session_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_only_hash_stored, session_setup, fx_teardown),

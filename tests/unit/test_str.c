@@ -285,6 +285,72 @@ static void test_hex(void **state)
     sp_buf_cleanup(&b);
 }
 
+static void test_uri_path_normalize(void **state)
+{
+    static const struct {
+        const char *in, *out; /* out NULL: refused */
+    } rows[] = {
+        {"/", "/"},
+        {"/app/cu", "/app/cu"},
+        {"/app/cu/", "/app/cu/"},
+        {"/app/cu?x=1", "/app/cu"},
+        {"/app/cu#frag", "/app/cu"},
+        {"/app//cu", "/app/cu"},
+        {"//app///cu//", "/app/cu/"},
+        {"/app/./cu", "/app/cu"},
+        {"/app/cu/.", "/app/cu/"},
+        {"/app/cu/..", "/app/"},
+        {"/app/cu/../iban", "/app/iban"},
+        {"/app/cu/%2e%2e/iban", "/app/iban"},
+        {"/app/cu/%2E./iban", "/app/iban"},
+        {"/app/cu/.%2e", "/app/"},
+        {"/a/b/c/../../d", "/a/d"},
+        {"/a/..", "/"},
+        {"/%41pp/c%75", "/App/cu"},
+        {"/app/caf%C3%A8", "/app/caf\xc3\xa8"},
+        {"/app/100%25", "/app/100%"},
+        {"/app/...", "/app/..."},
+        {"/app/..x", "/app/..x"},
+        {"", NULL},
+        {"app/cu", NULL},
+        {"?x", NULL},
+        {"/..", NULL},
+        {"/a/../..", NULL},
+        {"/app/cu%2f..%2fiban", NULL},
+        {"/app/cu%2F..", NULL},
+        {"/app/cu%3fx", NULL},
+        {"/app/cu%23x", NULL},
+        {"/app\\cu", NULL},
+        {"/app/%5ccu", NULL},
+        {"/app/cu;jsessionid=1", NULL},
+        {"/app/cu%3b", NULL},
+        {"/app/%00", NULL},
+        {"/app/%0a", NULL},
+        {"/app/\x01", NULL},
+        {"/app/%", NULL},
+        {"/app/%4", NULL},
+        {"/app/%zz", NULL},
+    };
+    (void)state;
+    for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+        struct sp_buf b;
+        enum sp_err rc;
+        sp_buf_init(&b, TEST_BUF_MAX);
+        sp_buf_adds(&b, "keep");
+        rc = sp_uri_path_normalize(&b, rows[i].in);
+        if (rows[i].out == NULL) {
+            if (rc != SP_ERR_INVALID)
+                fail_msg("row %zu \"%s\": accepted as \"%s\"", i, rows[i].in, sp_buf_str(&b));
+            assert_string_equal(sp_buf_str(&b), "keep");
+        } else {
+            if (rc != SP_OK)
+                fail_msg("row %zu \"%s\": refused", i, rows[i].in);
+            assert_string_equal(sp_buf_str(&b) + 4, rows[i].out);
+        }
+        sp_buf_cleanup(&b);
+    }
+}
+
 static void test_trim_dup(void **state)
 {
     char *s = sp_str_trim_dup(" \t hello world \r\n");
@@ -320,6 +386,7 @@ int main(void)
         cmocka_unit_test(test_html_escape),
         cmocka_unit_test(test_hex),
         cmocka_unit_test(test_trim_dup),
+        cmocka_unit_test(test_uri_path_normalize),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
