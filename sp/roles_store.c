@@ -556,15 +556,19 @@ static enum sp_err deleg_party(struct sp_db *db, const char *party, unsigned kin
 {
     char norm[SP_CF_MAX + 1];
     const char *w = NULL;
+    enum sp_cf_kind pkind;
     struct sp_org o;
     enum sp_err rc;
 
     if (party == NULL || party[0] == '\0')
         return refuse(why, SP_ERR_INVALID, "the %s is missing", role);
-    if (strlen(party) == SP_CF_PERSON_LEN) {
+    /* a person: 16 characters, or an 11-digit provisional code (office ranges
+     * that no organisation code uses, so the two cannot be confused) */
+    if (strlen(party) == SP_CF_PERSON_LEN ||
+        ((kinds & PARTY_PERSON) && sp_cf_normalize(party, norm, &pkind, NULL) == SP_OK)) {
         if (!(kinds & PARTY_PERSON))
             return refuse(why, SP_ERR_INVALID, "the %s must be an organisation", role);
-        if (sp_cf_normalize(party, norm, NULL, &w) != SP_OK)
+        if (sp_cf_normalize(party, norm, &pkind, &w) != SP_OK)
             return refuse(why, SP_ERR_INVALID, "%s \"%s\" is not a valid codice fiscale: %s", role,
                           party, w);
         set_party(out, norm);
@@ -589,6 +593,16 @@ static enum sp_err deleg_party(struct sp_db *db, const char *party, unsigned kin
     if (rc == SP_OK)
         set_party(out, norm);
     return rc;
+}
+
+/* by names the party (a CF in any case or spacing), not an operator */
+static bool same_party(const char *by, const char *party)
+{
+    char norm[SP_CF_MAX + 1];
+    enum sp_cf_kind kind;
+    if (sp_cf_normalize(by, norm, &kind, NULL) == SP_OK)
+        return strcmp(norm, party) == 0;
+    return strcmp(by, party) == 0;
 }
 
 static int64_t count_query(struct sp_db *db, sqlite3_stmt *st)
@@ -860,7 +874,7 @@ enum sp_err sp_roles_delegation_revoke(struct sp_db *db, int64_t id, const char 
         rc = refuse(why, SP_ERR_NOT_FOUND, "no delegation #%lld", (long long)id);
     else if (d.revoked_at != 0)
         rc = refuse(why, SP_ERR_INVALID, "delegation #%lld is already revoked", (long long)id);
-    else if (d.type == SP_DELEG_LEGAL_REPRESENTATION && strcmp(by, d.delegator) == 0)
+    else if (d.type == SP_DELEG_LEGAL_REPRESENTATION && same_party(by, d.delegator))
         rc = refuse(why, SP_ERR_DENIED,
                     "a legal representation cannot be revoked by the represented person");
     else if (strcmp(channel, "online") == 0 && now < d.locked_until) {

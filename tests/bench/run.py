@@ -5,7 +5,7 @@ Starts `spid-sp dev-idp` and `spid-sp serve` in a fresh temporary directory
 (2048-bit SP key, log_level = warn), then measures, one after the other:
 
   healthz      GET /healthz                       the HTTP layer baseline
-  auth_check   GET /auth/check with a session     (skipped while the route is missing)
+  auth_check   GET /auth/check with a session     X-Original-URI of a citizen service
   api_me       GET /api/me with a session         session lookup + JSON
   spid_login   GET /spid/login?idp=...&level=2    signed HTTP-Redirect AuthnRequest
   spid_acs     POST /spid/acs                     fresh signed Responses, each posted once
@@ -410,9 +410,10 @@ def get_session_cookie(b):
     return token
 
 
-def sc_session_route(b, name, path, token):
+def sc_session_route(b, name, path, token, headers=()):
     probe = requests.get(b.sp.url(path), cookies={"spid_sp_session": token}, timeout=10,
-                         allow_redirects=False)
+                         allow_redirects=False,
+                         headers=dict(h.split(": ", 1) for h in headers))
     if probe.status_code == 404:
         log("%s: GET %s answers 404 (not implemented yet): skipped" % (name, path))
         return {"scenario": name, "what": "GET %s (session)" % path, "skipped":
@@ -420,7 +421,8 @@ def sc_session_route(b, name, path, token):
     if probe.status_code != 200:
         log("%s: warning: probe answered %d, wrk will count errors" % (name, probe.status_code))
     d = run_wrk(b.args, b.sp.url(path), "report.lua",
-                headers=["Cookie: spid_sp_session=%s" % token], label=name, sp_pid=b.sp.pid)
+                headers=["Cookie: spid_sp_session=%s" % token] + list(headers), label=name,
+                sp_pid=b.sp.pid)
     return session_budget(wrk_row(name, "GET %s (session)" % path, d))
 
 
@@ -770,7 +772,9 @@ def main(argv):
         if args.only & {"auth_check", "api_me"}:
             token = get_session_cookie(b)
         if "auth_check" in args.only:
-            results.append(sc_session_route(b, "auth_check", "/auth/check", token))
+            # what nginx asks for a citizen opening a consultation service
+            results.append(sc_session_route(b, "auth_check", "/auth/check", token,
+                                            ["X-Original-URI: /app/estratto-conto"]))
             b.record_rss("auth_check")
         if "api_me" in args.only:
             results.append(sc_session_route(b, "api_me", "/api/me", token))
