@@ -4,6 +4,7 @@
  * a line-counting reader so every error names file:line. Loading builds a new
  * struct on the side; the caller gets it only when everything validated.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <ini.h>
 #include <stdarg.h>
@@ -61,6 +62,7 @@ static const struct opt options[] = {
     U("sp", "threads", threads, "0", 0, 256),
     S("sp", "log_level", log_level, "info"),
     B("sp", "test_hooks", test_hooks, "false"),
+    S("sp", "trusted_proxies", trusted_proxies, ""),
 
     S("organization", "name", org_name, "Istituto Dimostrativo di Previdenza"),
     S("organization", "display_name", org_display_name, "IDP Demo"),
@@ -726,6 +728,19 @@ static void config_validate(struct load_state *st)
     if (sp_log_level_parse(cfg->log_level) < 0)
         config_error(st, 0, "sp.log_level must be debug, info, warn or error");
     services_validate(st);
+    for (const char *p = cfg->trusted_proxies; *p;) {
+        size_t len = strcspn(p, " ,\t");
+        char ip[64];
+        unsigned char addr[16];
+        if (len > 0) {
+            snprintf(ip, sizeof(ip), "%.*s", (int)(len < sizeof(ip) ? len : sizeof(ip) - 1), p);
+            if (inet_pton(AF_INET, ip, addr) != 1 && inet_pton(AF_INET6, ip, addr) != 1)
+                config_error(st, 0, "sp.trusted_proxies: \"%s\" is not an IP address", ip);
+        }
+        p += len;
+        while (*p == ' ' || *p == ',' || *p == '\t')
+            p++;
+    }
 }
 
 enum sp_err sp_config_load(const char *path, struct sp_config **out, struct sp_buf *err)

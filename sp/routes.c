@@ -3,6 +3,8 @@
  * the dispatcher that enforces it: session lookup with idle and absolute
  * timeouts for routes that need one, 404/405 for the rest.
  */
+#include <arpa/inet.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "sp/app.h"
@@ -52,8 +54,52 @@ static bool route_match(const struct route *r, const char *path)
     return r->prefix ? sp_str_has_prefix(path, r->path) : strcmp(path, r->path) == 0;
 }
 
+/* True when ip is one of the space-separated addresses in list. */
+static bool ip_listed(const char *list, const char *ip)
+{
+    size_t len = strlen(ip);
+    for (const char *p = list; *p;) {
+        size_t n = strcspn(p, " ,\t");
+        if (n == len && strncmp(p, ip, n) == 0)
+            return true;
+        p += n;
+        while (*p == ' ' || *p == ',' || *p == '\t')
+            p++;
+    }
+    return false;
+}
+
+/*
+ * Behind a trusted front proxy the browser's address is the last entry of
+ * X-Forwarded-For (the one that proxy wrote); from anyone else the header
+ * is ignored. out receives the address to use.
+ */
+static void forwarded_ip(const struct sp_app *app, struct sp_req *req, char out[64])
+{
+    const char *xff, *last;
+    unsigned char addr[16];
+
+    if (app->cfg->trusted_proxies[0] == '\0' || req->client_ip == NULL ||
+        !ip_listed(app->cfg->trusted_proxies, req->client_ip))
+        return;
+    xff = sp_req_header(req, "X-Forwarded-For");
+    if (xff == NULL)
+        return;
+    last = strrchr(xff, ',');
+    last = last ? last + 1 : xff;
+    while (*last == ' ')
+        last++;
+    if (strlen(last) >= 64)
+        return;
+    snprintf(out, 64, "%s", last);
+    out[strcspn(out, " ")] = '\0';
+    if (inet_pton(AF_INET, out, addr) == 1 || inet_pton(AF_INET6, out, addr) == 1)
+        req->client_ip = out;
+}
+
 void sp_app_handle(void *appv, struct sp_req *req, struct sp_resp *resp)
 {
+    char fwd_ip[64];
     struct sp_app *app = appv;
     const struct route *found = NULL;
     bool path_known = false;
@@ -62,6 +108,7 @@ void sp_app_handle(void *appv, struct sp_req *req, struct sp_resp *resp)
     const char *token;
     enum sp_err rc;
 
+    forwarded_ip(app, req, fwd_ip);
     for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
         if (!route_match(&routes[i], req->path))
             continue;

@@ -343,6 +343,14 @@ static void party_add(void *ctx, const char *party, enum sp_authz_via via)
     }
 }
 
+static bool party_listed(const struct party_collect *pc, const char *party)
+{
+    for (unsigned i = 0; i < pc->n; i++)
+        if (strcmp(pc->parties[i], party) == 0)
+            return true;
+    return false;
+}
+
 static const char *outcome_name(enum sp_authz_outcome o)
 {
     return o == SP_AUTHZ_ALLOW ? "allow" : o == SP_AUTHZ_ALLOW_DEFERRED ? "deferred" : "deny";
@@ -454,6 +462,7 @@ void sp_web_services(struct sp_app *app, struct sp_req *req, struct sp_resp *res
 {
     struct authz_view v;
     struct party_collect pc;
+    struct sp_session self_again;
     struct sp_buf list, options, banner;
     char csrf[SP_CSRF_LEN + 1];
     int64_t now = sp_clock_now();
@@ -468,6 +477,22 @@ void sp_web_services(struct sp_app *app, struct sp_req *req, struct sp_resp *res
     }
     memset(&pc, 0, sizeof(pc));
     sp_authz_parties(&v.subj, now, party_add, &pc);
+    if (s->acting_for != NULL && !party_listed(&pc, s->acting_for)) {
+        /* the delegation or role behind the choice has ended: back to self */
+        struct sp_session *cur = &self_again;
+        *cur = *s;
+        cur->acting_for = NULL;
+        if (sp_session_set_acting_for(app->db, sp_req_cookie(req, SP_SESSION_COOKIE), NULL) ==
+            SP_OK)
+            audit_event(app, req, cur, SP_AUDIT_ACTING_FOR, "ok", "no longer authorised",
+                        json_pack("{s:s, s:n}", "from", s->acting_for, "to"));
+        view_cleanup(&v);
+        s = cur;
+        if (view_load(app, s, &v) != SP_OK) {
+            sp_tmpl_error_page(resp, 500, "Errore interno", "Riprovare più tardi.");
+            return;
+        }
+    }
     sp_buf_init(&list, 1u << 20);
     sp_buf_init(&options, 1u << 20);
     sp_buf_init(&banner, 4096);
@@ -524,8 +549,7 @@ void sp_web_services_act(struct sp_app *app, struct sp_req *req, struct sp_resp 
     } else if (view_load(app, s, &v) == SP_OK) {
         memset(&pc, 0, sizeof(pc));
         sp_authz_parties(&v.subj, sp_clock_now(), party_add, &pc);
-        for (unsigned i = 0; i < pc.n && !ok; i++)
-            ok = strcmp(pc.parties[i], party) == 0;
+        ok = party_listed(&pc, party);
         view_cleanup(&v);
     }
     if (!ok) {

@@ -70,7 +70,8 @@ struct sp_config {
     unsigned request_ttl_sec;      /* lifetime of a pending AuthnRequest */
     unsigned threads;              /* HTTP worker threads; 0 = one per core */
     char *log_level;
-    bool test_hooks; /* compiled in, off unless set: test-only endpoints */
+    bool test_hooks;       /* compiled in, off unless set: test-only endpoints */
+    char *trusted_proxies; /* space-separated IP addresses whose X-Forwarded-For is believed */
 
     /* [organization] (Avviso 29 v3; must match the certificate subject) */
     char *org_name;         /* OrganizationName = certificate O */

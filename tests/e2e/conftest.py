@@ -11,6 +11,11 @@ Fixtures:
   start_spid_env      function scope: start_spid_env(overrides) -> a fresh pair,
                       overrides = {"sp": {"binding": "post"}, "organization": {...}}
 
+SpidEnv(overrides, public_base="http://127.0.0.1:PORT") puts the SP behind a
+front proxy (nginx): base_url, entity_id and the metadata the dev IdP trusts
+name that origin, while the daemon listens on its own port (.sp.url() still
+reaches it directly; .public_url(path) goes through the proxy).
+
 A pair (`SpidEnv`) has .sp and .idp (`Daemon` objects: .url(path),
 .entity_id, .log, .loggrep(pattern)), .dir, and for the IdP .key/.cert. On
 teardown each daemon gets SIGTERM; the test fails if a daemon exited with a
@@ -188,10 +193,11 @@ def run_cli(args, log_path):
 class SpidEnv:
     """A dev IdP and an SP that trust each other, in one temp directory."""
 
-    def __init__(self, overrides=None):
+    def __init__(self, overrides=None, public_base=None):
         self.tmp = TempDir("spid-e2e-")
         self.dir = self.tmp.path
         self.sp = self.idp = None
+        self.public_base = public_base
         try:
             self._start(overrides or {})
         except BaseException:
@@ -203,7 +209,8 @@ class SpidEnv:
         if not os.access(binary, os.X_OK):
             pytest.skip("spid-sp binary not found at %s (set SPID_SP_BINARY)" % binary)
         sp_port = free_port()
-        base = "http://127.0.0.1:%d" % sp_port
+        direct = "http://127.0.0.1:%d" % sp_port
+        base = self.public_base or direct
         cfg = {
             "sp": {
                 "entity_id": base + "/metadata",
@@ -233,9 +240,14 @@ class SpidEnv:
                 raise RuntimeError("%s failed (%d):\n%s" % (" ".join(args), p.returncode, err))
         self.idp = start_devidp(self.dir, [self.sp_metadata])
         self.sp = Daemon("sp", [binary, "serve", "--config", self.config],
-                         os.path.join(self.dir, "sp.log"), base_url=base)
+                         os.path.join(self.dir, "sp.log"), base_url=direct)
+        self.sp_port = sp_port
         self.sp.entity_id = cfg["sp"]["entity_id"]
         self.sp.wait_http()
+
+    def public_url(self, path="/"):
+        """The URL browsers use: through the front proxy when there is one."""
+        return (self.public_base or self.sp.base_url) + path
 
     def close(self):
         problems = []

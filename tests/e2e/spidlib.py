@@ -202,6 +202,41 @@ def login(sp, idp, identity="citizen", level=2, binding=None, next="/api/me",
     return r
 
 
+def login_from_page(session, page, idp, identity="citizen", level=2, anomaly=None):
+    """Log in from the SP's login page the way a person does: click the IdP's
+    link in the SPID button (it carries level and next), pick the identity at
+    the dev IdP, let the auto-POST reach the ACS.
+
+    page is the requests.Response of the login page (its .url resolves the
+    relative links, so this works through a front proxy). Returns the ACS's
+    requests.Response (302 not followed), with .spid_session = session.
+    """
+    if page.status_code != 200:
+        raise FlowError("login page answered %d: %s" % (page.status_code, page.text[:300]))
+    doc = lxml.html.fromstring(page.text)
+    links = [a.get("href") for a in doc.iter("a") if a.get("data-idp") == idp.entity_id]
+    if not links:
+        raise FlowError("no link for IdP %s on the login page" % idp.entity_id)
+    r = session.get(urllib.parse.urljoin(page.url, links[0]), allow_redirects=False,
+                    timeout=TIMEOUT)
+    if r.status_code in (302, 303):
+        idp_page = session.get(urllib.parse.urljoin(r.url, r.headers["Location"]),
+                               allow_redirects=False, timeout=TIMEOUT)
+    elif r.status_code == 200:
+        action, method, fields = parse_form(r.text)
+        if method != "post" or "SAMLRequest" not in fields:
+            raise FlowError("SP login answer is not a SAMLRequest auto-POST form")
+        idp_page = session.post(urllib.parse.urljoin(r.url, action), data=fields,
+                                allow_redirects=False, timeout=TIMEOUT)
+    else:
+        raise FlowError("IdP link answered %d: %s" % (r.status_code, r.text[:300]))
+    answer = choose(session, idp, idp_page, identity=identity, level=level, anomaly=anomaly)
+    acs, b64, relay = parse_autosubmit(answer)
+    out = post_response(session, acs, b64, relay)
+    out.spid_session = session
+    return out
+
+
 # --------------------------------------------------------------- XML signing
 
 

@@ -7,6 +7,7 @@ import json
 import subprocess
 
 import pytest
+import requests
 
 from conftest import SpidEnv, binary_path, sanitizer_env
 import spidlib
@@ -205,3 +206,36 @@ def test_audit_records_everything(env):
     assert sum(1 for e in entries if e["event"] == "org.add") == 2
     p = cli(env, "audit", "verify")
     assert p.returncode == 0 and "intact" in p.stdout, p.stdout + p.stderr
+
+
+def test_forwarded_for_only_from_trusted_proxies(env, start_spid_env):
+    """X-Forwarded-For names the browser only when the peer is a trusted proxy."""
+    s = requests.Session()
+    s.headers["X-Forwarded-For"] = "198.51.100.23"
+    assert spidlib.login(env.sp, env.idp, identity="pensioner", session=s).status_code == 302
+    logins = [e for e in audit_entries(env) if e["event"] == "login"
+              and e["actor"] == PENSIONER]
+    assert logins and logins[-1]["source_ip"] == "127.0.0.1"
+
+    trusted = start_spid_env({"sp": {"trusted_proxies": "::1 127.0.0.1"}})
+    s = requests.Session()
+    s.headers["X-Forwarded-For"] = "203.0.113.9, 198.51.100.23"
+    assert spidlib.login(trusted.sp, trusted.idp, identity="pensioner",
+                         session=s).status_code == 302
+    logins = [e for e in audit_entries(trusted) if e["event"] == "login"]
+    assert logins[-1]["source_ip"] == "198.51.100.23"  # the entry our proxy wrote
+    # a value that is not an address is ignored
+    s = requests.Session()
+    s.headers["X-Forwarded-For"] = "<script>"
+    assert spidlib.login(trusted.sp, trusted.idp, identity="pensioner",
+                         session=s).status_code == 302
+    logins = [e for e in audit_entries(trusted) if e["event"] == "login"]
+    assert logins[-1]["source_ip"] == "127.0.0.1"
+
+
+def test_trusted_proxies_must_be_addresses(tmp_path):
+    path = tmp_path / "sp.ini"
+    path.write_text("[sp]\ntrusted_proxies = 127.0.0.1 nginx.local\n")
+    p = subprocess.run([binary_path(), "serve", "--config", str(path), "--check"],
+                       capture_output=True, text=True, env=sanitizer_env(), timeout=60)
+    assert p.returncode == 1 and '"nginx.local" is not an IP address' in p.stderr
