@@ -6,6 +6,8 @@ Starts `spid-sp dev-idp` and `spid-sp serve` in a fresh temporary directory
 
   healthz      GET /healthz                       the HTTP layer baseline
   auth_check   GET /auth/check with a session     X-Original-URI of a citizen service
+  auth_check_nginx  GET /app/estratto-conto through nginx (contrib/nginx/spid-sp.conf):
+               auth_request to spid-sp, then a backend that nginx itself answers
   api_me       GET /api/me with a session         session lookup + JSON
   spid_login   GET /spid/login?idp=...&level=2    signed HTTP-Redirect AuthnRequest
   spid_acs     POST /spid/acs                     fresh signed Responses, each posted once
@@ -63,7 +65,10 @@ BUDGET_START_S = 1.0
 BUDGET_RSS_MIB = 64
 N_IDPS_START = 15
 
-SCENARIOS = ("healthz", "auth_check", "api_me", "spid_login", "spid_acs", "startup_15")
+SCENARIOS = ("healthz", "auth_check", "auth_check_nginx", "api_me", "spid_login", "spid_acs",
+             "startup_15")
+NGINX = "/usr/sbin/nginx"
+CONTRIB_NGINX = os.path.join(REPO, "contrib", "nginx", "spid-sp.conf")
 
 
 def log(msg):
@@ -229,6 +234,7 @@ class Bench:
 
     def start(self):
         sp_port = free_port()
+        self.sp_port = sp_port
         base = "http://127.0.0.1:%d" % sp_port
         self.sp_data = os.path.join(self.dir, "sp-data")
         self.idp_md_dir = os.path.join(self.dir, "idp-metadata")
@@ -424,6 +430,72 @@ def sc_session_route(b, name, path, token, headers=()):
                 headers=["Cookie: spid_sp_session=%s" % token] + list(headers), label=name,
                 sp_pid=b.sp.pid)
     return session_budget(wrk_row(name, "GET %s (session)" % path, d))
+
+
+def start_bench_nginx(b):
+    """nginx with the contrib server block in front of spid-sp; the backend is a
+    second nginx server answering 200 itself, so the figure is nginx +
+    auth_request + spid-sp, not some application."""
+    d = os.path.join(b.dir, "nginx")
+    os.makedirs(d)
+    port, backend = free_port(), free_port()
+    with open(CONTRIB_NGINX) as f:
+        site = f.read()
+    for old, new in (("server 127.0.0.1:8080;", "server 127.0.0.1:%d;" % b.sp_port),
+                     ("server 127.0.0.1:9000;", "server 127.0.0.1:%d;" % backend),
+                     ("listen 80;", "listen 127.0.0.1:%d;" % port)):
+        if site.count(old) != 1:
+            raise RuntimeError("placeholder %r not found once in %s" % (old, CONTRIB_NGINX))
+        site = site.replace(old, new)
+    with open(os.path.join(d, "site.conf"), "w") as f:
+        f.write(site)
+    temp = "".join("    %s_temp_path %s;\n" % (k, os.path.join(d, k))
+                   for k in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"))
+    main = os.path.join(d, "nginx.conf")
+    with open(main, "w") as f:
+        f.write("daemon off;\nworker_processes %d;\n" % b.args.nginx_workers)
+        if os.geteuid() == 0:
+            f.write("user root;\n")
+        f.write("pid %s;\nerror_log %s warn;\n" % (os.path.join(d, "nginx.pid"),
+                                                    os.path.join(d, "error.log")))
+        f.write("events { worker_connections 1024; }\n")
+        f.write("http {\n    access_log off;\n%s    include %s;\n"
+                "    server { listen 127.0.0.1:%d; access_log off;\n"
+                "             location / { return 200 \"ok\\n\"; } }\n}\n"
+                % (temp, os.path.join(d, "site.conf"), backend))
+    proc = subprocess.Popen([NGINX, "-p", d + "/", "-e", os.path.join(d, "error.log"), "-c",
+                             main], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = "http://127.0.0.1:%d" % port
+    for _ in range(100):
+        try:
+            requests.get(url + "/healthz-none", timeout=1)
+            break
+        except requests.RequestException:
+            time.sleep(0.05)
+    return proc, url
+
+
+def sc_auth_check_nginx(b, token):
+    name = "auth_check_nginx"
+    if not os.access(NGINX, os.X_OK):
+        log("%s: %s missing (scripts/deps.sh installs it): skipped" % (name, NGINX))
+        return {"scenario": name, "what": "GET /app/... through nginx", "skipped":
+                "nginx missing", "budget": "", "meets_budget": None}
+    proc, url = start_bench_nginx(b)
+    try:
+        path = "/app/estratto-conto"
+        probe = requests.get(url + path, cookies={"spid_sp_session": token}, timeout=10,
+                             allow_redirects=False)
+        if probe.status_code != 200:
+            log("%s: warning: probe answered %d, wrk will count errors"
+                % (name, probe.status_code))
+        d = run_wrk(b.args, url + path, "report.lua",
+                    headers=["Cookie: spid_sp_session=%s" % token], label=name,
+                    sp_pid=b.sp.pid)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+    return session_budget(wrk_row(name, "GET %s via nginx auth_request" % path, d))
 
 
 def openssl_rsa2048(b):
@@ -691,6 +763,8 @@ def parse_args(argv):
     ap.add_argument("--duration", type=int, default=10, help="seconds per wrk run (10)")
     ap.add_argument("--threads", type=int, default=2, help="wrk threads (2)")
     ap.add_argument("--connections", type=int, default=32, help="wrk connections (32)")
+    ap.add_argument("--nginx-workers", type=int, default=2,
+                    help="nginx worker processes for auth_check_nginx (2)")
     ap.add_argument("--wrk-timeout", type=int, default=5, help="wrk per-request timeout (5 s)")
     ap.add_argument("--quick", action="store_true",
                     help="3 s smoke run: -d3, 600 ACS responses, fewer start-up runs")
@@ -769,13 +843,16 @@ def main(argv):
         if "healthz" in args.only:
             results.append(sc_healthz(b))
             b.record_rss("healthz")
-        if args.only & {"auth_check", "api_me"}:
+        if args.only & {"auth_check", "auth_check_nginx", "api_me"}:
             token = get_session_cookie(b)
         if "auth_check" in args.only:
             # what nginx asks for a citizen opening a consultation service
             results.append(sc_session_route(b, "auth_check", "/auth/check", token,
                                             ["X-Original-URI: /app/estratto-conto"]))
             b.record_rss("auth_check")
+        if "auth_check_nginx" in args.only:
+            results.append(sc_auth_check_nginx(b, token))
+            b.record_rss("auth_check_nginx")
         if "api_me" in args.only:
             results.append(sc_session_route(b, "api_me", "/api/me", token))
             b.record_rss("api_me")
