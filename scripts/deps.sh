@@ -8,7 +8,7 @@ PACKAGES=(
   liblasso3-dev libxml2-dev libxmlsec1-dev libssl-dev libcurl4-openssl-dev
   libmicrohttpd-dev libinih-dev libjansson-dev libsqlite3-dev libcmocka-dev
   xmlsec1 libxml2-utils sqlite3 opensaml-schemas xmltooling-schemas
-  python3-pytest python3-requests python3-lxml wrk openssl nginx
+  python3-pytest python3-requests python3-lxml python3-aiosmtpd wrk openssl nginx
 )
 
 missing=()

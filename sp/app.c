@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 
 #include "sp/app.h"
+#include "sp/outbox.h"
 #include "sp/authn_state.h"
 #include "sp/clock.h"
 #include "sp/replay.h"
@@ -140,9 +141,29 @@ static void *app_maintenance_main(void *arg)
     return NULL;
 }
 
+static struct sp_notify_settings *app_notify_settings(const struct sp_config *cfg)
+{
+    struct sp_notify_settings *ns = sp_xcalloc(1, sizeof(*ns));
+    ns->smtp_url = cfg->smtp_url;
+    ns->smtp_from = cfg->smtp_from;
+    ns->smtp_user = cfg->smtp_user;
+    ns->smtp_password = cfg->smtp_password;
+    ns->sms_url = cfg->sms_url;
+    ns->sms_token = cfg->sms_token;
+    ns->postal_spool_dir = cfg->postal_spool_dir;
+    ns->timeout_sec = cfg->notify_timeout_sec;
+    ns->retry_base_sec = cfg->notify_retry_base_sec;
+    ns->retry_max_sec = cfg->notify_retry_max_sec;
+    ns->max_attempts = cfg->notify_max_attempts;
+    return ns;
+}
+
 enum sp_err sp_app_start_maintenance(struct sp_app *app)
 {
     struct sp_maintenance *m = sp_xcalloc(1, sizeof(*m));
+    if (app->notify == NULL)
+        app->notify = app_notify_settings(app->cfg);
+    app->outbox = sp_outbox_worker_start(app->db, app->notify, app->cfg->notify_poll_ms);
     pthread_mutex_init(&m->lock, NULL);
     pthread_cond_init(&m->cond, NULL);
     app->maint = m;
@@ -172,6 +193,8 @@ static void app_stop_maintenance(struct sp_app *app)
 
 void sp_app_cleanup(struct sp_app *app)
 {
+    sp_outbox_worker_stop(&app->outbox);
+    free(app->notify);
     app_stop_maintenance(app);
     sp_db_close(&app->db);
     sp_idp_set_free(&app->idps);

@@ -26,6 +26,8 @@ static const struct cli_cmd commands[] = {
     {"role", "grant, revoke and list roles (role grant|revoke|list)", sp_cli_role},
     {"delegation", "record, revoke and list delegations (delegation add|revoke|list)",
      sp_cli_delegation},
+    {"pin", "issue a PIN at the office, convert, revoke, show (pin issue|approve|revoke|status)",
+     sp_cli_pin},
     {"audit", "verify or export the hash-chained audit trail (audit verify|export)", sp_cli_audit},
     {NULL, NULL, NULL},
 };

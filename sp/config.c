@@ -91,6 +91,33 @@ static const struct opt options[] = {
     S("billing", "email", billing_email, NULL),
     S("billing", "company", billing_company, NULL),
 
+    B("pin", "enabled", pin_enabled, "true"),
+    U("pin", "activation_days", pin_activation_days, "90", 1, 3650),
+    U("pin", "expiry_citizen_days", pin_expiry_citizen_days, "180", 1, 3650),
+    U("pin", "expiry_intermediary_days", pin_expiry_intermediary_days, "90", 1, 3650),
+    U("pin", "history", pin_history, "5", 0, 24),
+    U("pin", "inactivity_days", pin_inactivity_days, "180", 1, 3650),
+    U("pin", "lock_threshold", pin_lock_threshold, "10", 1, 1000),
+    U("pin", "lock_base_minutes", pin_lock_base_minutes, "5", 1, 1440),
+    U("pin", "lock_step_minutes", pin_lock_step_minutes, "5", 0, 1440),
+    U("pin", "lock_max_minutes", pin_lock_max_minutes, "60", 1, 10080),
+    U("pin", "scrypt_log2_n", pin_scrypt_log2_n, "14", 10, 20),
+    S("pin", "upload_dir", pin_upload_dir, NULL),
+    U("pin", "upload_max_bytes", pin_upload_max, "5242880", 1024, 52428800),
+
+    S("notify", "smtp_url", smtp_url, ""),
+    S("notify", "smtp_from", smtp_from, "noreply@example.gov.it"),
+    S("notify", "smtp_user", smtp_user, ""),
+    S("notify", "smtp_password", smtp_password, ""),
+    S("notify", "sms_url", sms_url, ""),
+    S("notify", "sms_token", sms_token, ""),
+    S("notify", "postal_spool_dir", postal_spool_dir, NULL),
+    U("notify", "timeout", notify_timeout_sec, "10", 1, 300),
+    U("notify", "retry_base", notify_retry_base_sec, "30", 1, 86400),
+    U("notify", "retry_max", notify_retry_max_sec, "3600", 1, 604800),
+    U("notify", "max_attempts", notify_max_attempts, "20", 1, 1000),
+    U("notify", "poll_ms", notify_poll_ms, "1000", 50, 600000),
+
     U("delegation", "max_per_delegate", deleg_max_per_delegate, "3", 1, 100),
     U("delegation", "online_min_days", deleg_online_min_days, "30", 0, 365),
     U("delegation", "evidence_years", deleg_evidence_years, "5", 1, 50),
@@ -708,6 +735,12 @@ static void config_validate(struct load_state *st)
         cfg->cert_file = path_join(cfg->data_dir, "sp-cert.pem");
     if (cfg->idp_metadata == NULL)
         cfg->idp_metadata = path_join(cfg->data_dir, "idp-metadata");
+    if (cfg->pin_upload_dir == NULL)
+        cfg->pin_upload_dir = path_join(cfg->data_dir, "pin-uploads");
+    if (cfg->postal_spool_dir == NULL)
+        cfg->postal_spool_dir = path_join(cfg->data_dir, "postal-spool");
+    if (cfg->notify_retry_max_sec < cfg->notify_retry_base_sec)
+        config_error(st, 0, "notify.retry_max must not be shorter than notify.retry_base");
     if (cfg->n_attr_services == 0) {
         struct sp_attr_service *svc = &cfg->attr_services[cfg->n_attr_services++];
         svc->index = 0;

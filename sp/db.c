@@ -152,6 +152,40 @@ static const char *const migrations[] = {
     "  BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END;"
     "CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit"
     "  BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END;",
+
+    /* 4: the legacy PIN (domain.md §1): one live PIN per person, the hashes of
+     * previous PINs, the contacts registered with it, conversion requests;
+     * and the notification outbox */
+    "CREATE TABLE pins ("
+    "  id INTEGER PRIMARY KEY,"
+    "  user_cf TEXT NOT NULL REFERENCES users(cf),"
+    "  state TEXT NOT NULL,"
+    "  dispositive INTEGER NOT NULL DEFAULT 0,"
+    "  hash TEXT,"
+    "  initial INTEGER NOT NULL DEFAULT 1,"
+    "  channel TEXT NOT NULL,"
+    "  issued_at INTEGER, activate_by INTEGER, changed_at INTEGER, last_used_at INTEGER,"
+    "  failures INTEGER NOT NULL DEFAULT 0, locked_until INTEGER,"
+    "  created_at INTEGER NOT NULL, ended_at INTEGER, end_reason TEXT);"
+    "CREATE UNIQUE INDEX pins_live ON pins(user_cf) WHERE ended_at IS NULL;"
+    "CREATE TABLE pin_history ("
+    "  user_cf TEXT NOT NULL, hash TEXT NOT NULL, set_at INTEGER NOT NULL);"
+    "CREATE INDEX pin_history_user ON pin_history(user_cf, set_at);"
+    "CREATE TABLE pin_contacts ("
+    "  user_cf TEXT NOT NULL REFERENCES users(cf), kind TEXT NOT NULL, value TEXT NOT NULL,"
+    "  updated_at INTEGER NOT NULL, PRIMARY KEY (user_cf, kind));"
+    "CREATE TABLE pin_conversions ("
+    "  id INTEGER PRIMARY KEY, user_cf TEXT NOT NULL REFERENCES users(cf),"
+    "  state TEXT NOT NULL, files TEXT NOT NULL, document TEXT,"
+    "  created_at INTEGER NOT NULL, decided_at INTEGER, decided_by TEXT, reason TEXT);"
+    "CREATE INDEX pin_conversions_user ON pin_conversions(user_cf);"
+    "CREATE TABLE outbox ("
+    "  id INTEGER PRIMARY KEY, channel TEXT NOT NULL, recipient TEXT NOT NULL,"
+    "  subject TEXT, body TEXT, user_cf TEXT, purpose TEXT,"
+    "  state TEXT NOT NULL DEFAULT 'queued', attempts INTEGER NOT NULL DEFAULT 0,"
+    "  next_at INTEGER NOT NULL, created_at INTEGER NOT NULL, sent_at INTEGER,"
+    "  last_error TEXT);"
+    "CREATE INDEX outbox_due ON outbox(state, next_at);",
 };
 
 #define SP_DB_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))

@@ -251,6 +251,34 @@ out:
     return rc;
 }
 
+enum sp_err sp_session_end_user(struct sp_db *db, const char *cf, const char *method, int64_t now)
+{
+    static const char find[] = "SELECT id_hash FROM sessions WHERE user_cf = ?1 AND method = ?2"
+                               " AND ended_at IS NULL";
+    static const char end[] = "UPDATE sessions SET ended_at = ?3 WHERE user_cf = ?1"
+                              " AND method = ?2 AND ended_at IS NULL";
+    sqlite3_stmt *st = sp_db_stmt(db, find);
+    enum sp_err rc = SP_OK;
+
+    if (st == NULL)
+        return SP_ERR_DB;
+    sqlite3_bind_text(st, 1, cf, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 2, method, -1, SQLITE_TRANSIENT);
+    while (sqlite3_step(st) == SQLITE_ROW)
+        sp_ttl_cache_drop(session_cache_get(), (const char *)sqlite3_column_text(st, 0));
+    sp_db_done(st);
+    st = sp_db_stmt(db, end);
+    if (st == NULL)
+        return SP_ERR_DB;
+    sqlite3_bind_text(st, 1, cf, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 2, method, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(st, 3, now);
+    if (sp_db_step_write(db, st) != SQLITE_DONE)
+        rc = sp_db_fail(db, "session_end_user");
+    sp_db_done(st);
+    return rc;
+}
+
 enum sp_err sp_session_end(struct sp_db *db, const char *token, int64_t now)
 {
     char hash[SP_SHA256_HEX_LEN + 1];

@@ -449,3 +449,25 @@ enum sp_err sp_users_sources(struct sp_db *db, const char *cf, sp_source_fn fn, 
     sp_db_done(st);
     return r == SQLITE_DONE ? SP_OK : sp_db_fail(db, "user_sources");
 }
+
+char *sp_users_source_attr(struct sp_db *db, const char *cf, const char *source, const char *name)
+{
+    static const char sql[] =
+        "SELECT json_extract(attrs, '$.' || ?3) FROM user_sources WHERE user_cf = ?1"
+        " AND source = ?2";
+    sqlite3_stmt *st = sp_db_stmt(db, sql);
+    char *v = NULL;
+
+    if (st == NULL || strpbrk(name, ".[]\"$ ") != NULL) {
+        if (st != NULL)
+            sp_db_done(st);
+        return NULL;
+    }
+    sqlite3_bind_text(st, 1, cf, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 2, source, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 3, name, -1, SQLITE_TRANSIENT);
+    if (sqlite3_step(st) == SQLITE_ROW)
+        v = sp_db_column_dup(st, 0);
+    sp_db_done(st);
+    return v;
+}

@@ -26,6 +26,8 @@ struct sp_resp;
 #define SP_SESSION_KEEP_SEC (7 * 24 * 3600) /* keep ended sessions a week */
 
 struct sp_maintenance;
+struct sp_notify_settings;
+struct sp_outbox_worker;
 
 struct sp_app {
     const struct sp_config *cfg;
@@ -38,7 +40,9 @@ struct sp_app {
     unsigned session_cookie_flags;
     unsigned binding_cookie_flags;
     struct sp_saml_env saml;
-    struct sp_maintenance *maint; /* background purge thread, or NULL */
+    struct sp_maintenance *maint;      /* background purge thread, or NULL */
+    struct sp_notify_settings *notify; /* [notify], for the outbox */
+    struct sp_outbox_worker *outbox;   /* delivery thread, or NULL */
 };
 
 /*

@@ -113,6 +113,22 @@ struct sp_config {
     unsigned n_services;
     bool services_builtin;
 
+    /* [pin] the legacy PIN (domain.md §1, §7) */
+    bool pin_enabled;
+    unsigned pin_activation_days, pin_expiry_citizen_days, pin_expiry_intermediary_days;
+    unsigned pin_history, pin_inactivity_days;
+    unsigned pin_lock_threshold, pin_lock_base_minutes, pin_lock_step_minutes, pin_lock_max_minutes;
+    unsigned pin_scrypt_log2_n;
+    char *pin_upload_dir;    /* conversion documents; default <data_dir>/pin-uploads */
+    unsigned pin_upload_max; /* bytes per file */
+
+    /* [notify] delivery of PIN halves and notices (outbox.h) */
+    char *smtp_url, *smtp_from, *smtp_user, *smtp_password;
+    char *sms_url, *sms_token;
+    char *postal_spool_dir; /* default <data_dir>/postal-spool */
+    unsigned notify_timeout_sec, notify_retry_base_sec, notify_retry_max_sec, notify_max_attempts,
+        notify_poll_ms;
+
     /* [delegation] limits (domain.md §7) */
     unsigned deleg_max_per_delegate; /* CITIZEN_IDENTITY delegations per delegate */
     unsigned deleg_online_min_days;  /* online registrations irrevocable online this long */

@@ -56,6 +56,10 @@ void sp_session_id(const char *token, char out[SP_SESSION_ID_LEN + 1]);
  * the session is not live. */
 enum sp_err sp_session_set_acting_for(struct sp_db *db, const char *token, const char *party);
 
+/* End every live session of cf opened with method (e.g. all PIN sessions
+ * after a revocation). */
+enum sp_err sp_session_end_user(struct sp_db *db, const char *cf, const char *method, int64_t now);
+
 /* End the session of token (idempotent). */
 enum sp_err sp_session_end(struct sp_db *db, const char *token, int64_t now);
 

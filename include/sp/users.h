@@ -71,6 +71,9 @@ void sp_user_cleanup(struct sp_user *u);
 enum sp_err sp_users_record_declared(struct sp_db *db, const char *cf,
                                      const struct sp_user_attr *attrs, unsigned n, int64_t now);
 
+/* The value of one attribute (SPID name) from one source, or NULL; free() it. */
+char *sp_users_source_attr(struct sp_db *db, const char *cf, const char *source, const char *name);
+
 /* A recorded difference between sources for one identity field. */
 struct sp_user_conflict {
     const char *field;  /* SPID attribute name */

@@ -50,4 +50,22 @@ void sp_web_auth_login(struct sp_app *app, struct sp_req *req, struct sp_resp *r
 void sp_web_auth_denied(struct sp_app *app, struct sp_req *req, struct sp_resp *resp,
                         const struct sp_session *s);
 
+/* web_pin.c */
+void sp_web_pin_request_form(struct sp_app *app, struct sp_req *req, struct sp_resp *resp,
+                             const struct sp_session *s);
+void sp_web_pin_request(struct sp_app *app, struct sp_req *req, struct sp_resp *resp,
+                        const struct sp_session *s);
+void sp_web_pin_login_form(struct sp_app *app, struct sp_req *req, struct sp_resp *resp,
+                           const struct sp_session *s);
+void sp_web_pin_login(struct sp_app *app, struct sp_req *req, struct sp_resp *resp,
+                      const struct sp_session *s);
+void sp_web_pin_change(struct sp_app *app, struct sp_req *req, struct sp_resp *resp,
+                       const struct sp_session *s);
+void sp_web_pin_recover_form(struct sp_app *app, struct sp_req *req, struct sp_resp *resp,
+                             const struct sp_session *s);
+void sp_web_pin_recover(struct sp_app *app, struct sp_req *req, struct sp_resp *resp,
+                        const struct sp_session *s);
+void sp_web_pin_revoke(struct sp_app *app, struct sp_req *req, struct sp_resp *resp,
+                       const struct sp_session *s);
+
 #endif /* SP_WEB_H */
