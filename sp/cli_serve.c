@@ -3,6 +3,7 @@
  * everything, then listen until SIGINT/SIGTERM and free everything.
  */
 #include <getopt.h>
+#include <malloc.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -121,6 +122,10 @@ int sp_cli_serve(int argc, char **argv)
             return 2;
         }
     }
+    /* a fixed mmap threshold: the large, short-lived buffers of scrypt (16 MiB
+     * per PIN check) stay mmapped and go back to the system when freed, instead
+     * of glibc raising the threshold and keeping them in the heap */
+    mallopt(M_MMAP_THRESHOLD, 1 << 20);
     cfg = sp_cli_load_config(config);
     if (cfg == NULL)
         goto out;

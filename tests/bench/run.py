@@ -9,6 +9,7 @@ Starts `spid-sp dev-idp` and `spid-sp serve` in a fresh temporary directory
   auth_check_nginx  GET /app/estratto-conto through nginx (contrib/nginx/spid-sp.conf):
                auth_request to spid-sp, then a backend that nginx itself answers
   api_me       GET /api/me with a session         session lookup + JSON
+  pin_login    POST /pin/login, right CF + PIN    one scrypt (the configured cost), a session
   spid_login   GET /spid/login?idp=...&level=2    signed HTTP-Redirect AuthnRequest
   spid_acs     POST /spid/acs                     fresh signed Responses, each posted once
   startup_15   spid-sp serve --check, 15 IdPs     hyperfine, or a plain repeated timing
@@ -65,8 +66,8 @@ BUDGET_START_S = 1.0
 BUDGET_RSS_MIB = 64
 N_IDPS_START = 15
 
-SCENARIOS = ("healthz", "auth_check", "auth_check_nginx", "api_me", "spid_login", "spid_acs",
-             "startup_15")
+SCENARIOS = ("healthz", "auth_check", "auth_check_nginx", "api_me", "pin_login", "spid_login",
+             "spid_acs", "startup_15")
 NGINX = "/usr/sbin/nginx"
 CONTRIB_NGINX = os.path.join(REPO, "contrib", "nginx", "spid-sp.conf")
 
@@ -475,6 +476,38 @@ def start_bench_nginx(b):
     return proc, url
 
 
+def sc_pin_login(b):
+    """A person with an active personal PIN (issued at the office from the CLI,
+    then the first login's forced change), then wrk posting the right PIN."""
+    cf, pin = "FOXDRA26C24L219Y", "Q7W2E9R4"
+    p = subprocess.run([b.binary, "pin", "issue", cf, "--name", "Dario", "--surname", "Fo",
+                        "--sex", "M", "--birth-date", "1926-03-24", "--config", b.config],
+                       capture_output=True, text=True, timeout=60)
+    m = re.search(r"PIN iniziale:\s+([0-9A-F]{8}) ([0-9A-F]{8})", p.stdout)
+    if p.returncode != 0 or m is None:
+        raise RuntimeError("pin issue failed: %s" % (p.stdout + p.stderr))
+    initial = m.group(1) + m.group(2)
+    token = "0123456789abcdef0123456789abcdef"
+    r = requests.post(b.sp.url("/pin/change"), cookies={"spid_sp_form": token},
+                      data={"csrf": token, "cf": cf, "current": initial, "new": pin,
+                            "confirm": pin}, allow_redirects=False, timeout=30)
+    if r.status_code != 303:
+        raise RuntimeError("first PIN login answered %d" % r.status_code)
+    log_n = 14
+    for line in open(b.config):
+        mm = re.match(r"\s*scrypt_log2_n\s*=\s*(\d+)", line)
+        if mm:
+            log_n = int(mm.group(1))
+    d = run_wrk(b.args, b.sp.url("/pin/login"), "pin.lua", script_args=[cf, pin, token],
+                label="pin_login", sp_pid=b.sp.pid)
+    row = wrk_row("pin_login", "POST /pin/login (scrypt N=2^%d r=8 p=1, %d MiB)"
+                  % (log_n, (128 * 8 << log_n) >> 20), d)
+    row["budget"] = "(no budget: the hash is slow on purpose)"
+    row["meets_budget"] = None
+    row["scrypt_log2_n"] = log_n
+    return row
+
+
 def sc_auth_check_nginx(b, token):
     name = "auth_check_nginx"
     if not os.access(NGINX, os.X_OK):
@@ -856,6 +889,9 @@ def main(argv):
         if "api_me" in args.only:
             results.append(sc_session_route(b, "api_me", "/api/me", token))
             b.record_rss("api_me")
+        if "pin_login" in args.only:
+            results.append(sc_pin_login(b))
+            b.record_rss("pin_login")
         if "spid_login" in args.only:
             results.append(sc_spid_login(b))
             b.record_rss("spid_login")
