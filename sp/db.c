@@ -218,7 +218,7 @@ static struct db_conn *db_conn_open(struct sp_db *db)
      * request that holds the write lock */
     sqlite3_exec(c->db,
                  "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;"
-                 " PRAGMA wal_autocheckpoint=0;",
+                 " PRAGMA wal_autocheckpoint=0; PRAGMA secure_delete=FAST;",
                  NULL, NULL, NULL);
     return c;
 }

@@ -387,11 +387,11 @@ static enum sp_err outbox_attempt(struct sp_db *db, const struct sp_notify_setti
     if (sp_channel_parse(r.channel, &m.channel) != SP_OK) {
         sp_buf_addf(&err, "unknown channel");
         send_rc = SP_ERR_INVALID;
-        m.channel = (enum sp_channel) - 1; /* logged as "unknown" */
+        ch = "unknown"; /* the table's text is not logged as it is */
     } else {
         send_rc = sp_notify_send(ns, &m, id, r.created_at, now, &err);
+        ch = sp_channel_name(m.channel);
     }
-    ch = sp_channel_name(m.channel);
     purpose = r.purpose != NULL && sp_notify_line_ok(r.purpose) ? r.purpose : "-";
     if (send_rc == SP_OK) {
         *ok = true;

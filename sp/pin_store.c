@@ -417,7 +417,8 @@ enum sp_err sp_pin_change(struct sp_db *db, const char *cf, const char *current,
         return SP_ERR_INVALID;
     (void)sp_pin_normalize(fresh, norm);
     (void)sp_pin_normalize(current, cur);
-    if (strcmp(norm, cur) == 0 || pin_reused(db, cf, norm, p->history)) {
+    /* pin_history holds the current PIN too: the current plus p->history before it */
+    if (strcmp(norm, cur) == 0 || pin_reused(db, cf, norm, p->history + 1)) {
         *why = "Il nuovo PIN deve essere diverso dall'attuale e dagli ultimi usati.";
         rc = SP_ERR_INVALID;
         goto out;

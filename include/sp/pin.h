@@ -44,11 +44,11 @@ struct sp_pin_params {
     unsigned lock_base_minutes;        /* 5 */
     unsigned lock_step_minutes;        /* 5 */
     unsigned lock_max_minutes;         /* 60 */
-    unsigned scrypt_log2_n;            /* 15: N = 32768, r = 8, p = 1 (32 MiB) */
+    unsigned scrypt_log2_n;            /* 14: N = 16384, r = 8, p = 1 (16 MiB) */
 };
 #define SP_PIN_PARAMS_DEFAULT                                                                      \
     {                                                                                              \
-        90, 180, 90, 5, 180, 10, 5, 5, 60, 15                                                      \
+        90, 180, 90, 5, 180, 10, 5, 5, 60, 14                                                      \
     }
 
 struct sp_config;
