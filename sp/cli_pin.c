@@ -29,13 +29,15 @@ static const char pin_usage[] =
     "usage: spid-sp pin issue CF --name N --surname S --sex M|F --birth-date YYYY-MM-DD\n"
     "                            [--email E] [--mobile M] [--pec P] [--config F]\n"
     "       spid-sp pin status CF [--config F]\n"
+    "       spid-sp pin conversions [--all] [--config F]   (requests uploaded for review)\n"
     "       spid-sp pin approve CF --evidence REF [--config F]   (conversion to dispositivo)\n"
+    "       spid-sp pin reject CF --reason TEXT [--config F]\n"
     "       spid-sp pin revoke CF --reason TEXT [--config F]\n";
 
 struct pin_opts {
     const char *config, *name, *surname, *sex, *birth, *email, *mobile, *pec, *evidence, *reason;
     const char *args[3];
-    int nargs;
+    int nargs, all;
 };
 
 static int pin_parse(int argc, char **argv, struct pin_opts *o)
@@ -51,6 +53,7 @@ static int pin_parse(int argc, char **argv, struct pin_opts *o)
         {"pec", required_argument, NULL, 'p'},
         {"evidence", required_argument, NULL, 'v'},
         {"reason", required_argument, NULL, 'r'},
+        {"all", no_argument, NULL, 'a'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -88,6 +91,9 @@ static int pin_parse(int argc, char **argv, struct pin_opts *o)
             break;
         case 'r':
             o->reason = optarg;
+            break;
+        case 'a':
+            o->all = 1;
             break;
         case 'h':
             fputs(pin_usage, stdout);
@@ -226,8 +232,13 @@ static int pin_approve(struct sp_db *db, const struct pin_opts *o, const char *c
     }
     email = sp_pin_contact_get(db, cf, "email");
     rc = sp_db_begin(db);
-    if (rc == SP_OK)
-        rc = sp_pin_set_dispositive(db, cf, now);
+    if (rc == SP_OK) {
+        /* the uploaded request, when there is one; otherwise documents checked
+         * at the office or received by fax */
+        rc = sp_pin_conversion_decide(db, cf, true, op, o->evidence, now);
+        if (rc == SP_ERR_NOT_FOUND)
+            rc = sp_pin_set_dispositive(db, cf, now);
+    }
     if (rc == SP_OK && email != NULL) {
         struct sp_message m = {SP_CHANNEL_EMAIL,
                                email,
@@ -255,6 +266,60 @@ static int pin_approve(struct sp_db *db, const struct pin_opts *o, const char *c
     pin_cli_audit(db, "pin.convert", cf, op, "ok", o->evidence);
     printf("%s: PIN converted to dispositivo (evidence: %s)\n", cf, o->evidence);
     return EXIT_OK;
+}
+
+static int pin_reject(struct sp_db *db, const struct pin_opts *o, const char *cf, const char *op)
+{
+    char *email;
+    enum sp_err rc;
+    int64_t now = sp_clock_now();
+
+    if (o->reason == NULL || o->reason[0] == '\0') {
+        fprintf(stderr, "spid-sp pin reject: --reason is required (it is sent to the person)\n");
+        return EXIT_USAGE;
+    }
+    email = sp_pin_contact_get(db, cf, "email");
+    rc = sp_db_begin(db);
+    if (rc == SP_OK)
+        rc = sp_pin_conversion_decide(db, cf, false, op, o->reason, now);
+    if (rc == SP_OK && email != NULL) {
+        char body[1024];
+        struct sp_message m = {
+            SP_CHANNEL_EMAIL,      email, "Richiesta di PIN dispositivo respinta", body, cf,
+            "pin.convert.rejected"};
+        snprintf(body, sizeof(body),
+                 "La richiesta di conversione del PIN in dispositivo non è stata accolta: %s\n"
+                 "Puoi presentarne una nuova dalla pagina di conversione.\n",
+                 o->reason);
+        rc = sp_outbox_enqueue(db, &m, now, NULL);
+    }
+    if (rc == SP_OK)
+        rc = sp_db_commit(db);
+    else
+        sp_db_rollback(db);
+    free(email);
+    if (rc == SP_ERR_NOT_FOUND) {
+        fprintf(stderr, "spid-sp pin reject: %s has no pending conversion request\n", cf);
+        return EXIT_FAIL;
+    }
+    if (rc != SP_OK) {
+        fprintf(stderr, "spid-sp pin reject: %s\n", sp_strerror(rc));
+        return EXIT_USAGE;
+    }
+    pin_cli_audit(db, "pin.convert.reject", cf, op, "ok", o->reason);
+    printf("%s: conversion request rejected\n", cf);
+    return EXIT_OK;
+}
+
+static void conversion_print(void *ctx, const struct sp_pin_conversion *c)
+{
+    char at[SP_TIME_ISO_LEN];
+    (void)ctx;
+    sp_time_format(c->created_at * 1000, 0, at);
+    printf("#%lld %s %s %s\n  document %s\n  files %s\n", (long long)c->id, c->cf, c->state, at,
+           c->document ? c->document : "-", c->files ? c->files : "-");
+    if (c->decided_by)
+        printf("  decided by %s: %s\n", c->decided_by, c->reason ? c->reason : "");
 }
 
 static int pin_revoke(struct sp_db *db, const struct pin_opts *o, const char *cf, const char *op)
@@ -294,6 +359,19 @@ int sp_cli_pin(int argc, char **argv)
     if (r != 0)
         return r > 0 ? EXIT_OK : EXIT_USAGE;
     sub = o.nargs > 0 ? o.args[0] : "";
+    if (strcmp(sub, "conversions") == 0 && o.nargs == 1) {
+        cfg = sp_cli_load_config(o.config);
+        if (cfg == NULL)
+            return EXIT_USAGE;
+        db = sp_cli_open_db(cfg, "pin", 0);
+        if (db != NULL) {
+            sp_cli_operator(op, sizeof(op));
+            pin_cli_audit(db, SP_AUDIT_ADMIN, NULL, op, "ok", "pin conversions");
+            status = sp_pin_conversions(db, o.all, conversion_print, NULL) == SP_OK ? EXIT_OK
+                                                                                    : EXIT_USAGE;
+        }
+        goto out;
+    }
     if (o.nargs != 2) {
         fputs(pin_usage, stderr);
         return EXIT_USAGE;
@@ -316,6 +394,8 @@ int sp_cli_pin(int argc, char **argv)
         status = pin_status(db, cfg, cf);
     else if (strcmp(sub, "approve") == 0)
         status = pin_approve(db, &o, cf, op);
+    else if (strcmp(sub, "reject") == 0)
+        status = pin_reject(db, &o, cf, op);
     else if (strcmp(sub, "revoke") == 0)
         status = pin_revoke(db, &o, cf, op);
     else

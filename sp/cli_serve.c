@@ -143,6 +143,8 @@ int sp_cli_serve(int argc, char **argv)
     }
     if (sp_app_start_maintenance(&app) != SP_OK)
         goto out;
+    /* PIN conversion: three documents of up to pin.upload_max_bytes each */
+    sp_http_allow_uploads("/pin/convert", 3 * (size_t)cfg->pin_upload_max + 64 * 1024);
     http = sp_http_start(cfg->listen, cfg->port, cfg->threads, sp_app_handle, &app);
     if (http == NULL)
         goto out;

@@ -53,6 +53,7 @@ struct sp_req_priv {
 struct http_conn {
     char *raw_uri;
     struct sp_buf body;
+    size_t body_max;
     int started;
     int too_large;
 };
@@ -192,13 +193,25 @@ static void resp_cleanup(struct sp_resp *resp)
 
 /* ---------------------------------------------------------------- MHD glue */
 
+/* Set once before the daemon starts, read-only afterwards. */
+static char upload_prefix[64];
+static size_t upload_max;
+
+void sp_http_allow_uploads(const char *prefix, size_t max)
+{
+    snprintf(upload_prefix, sizeof(upload_prefix), "%s", prefix ? prefix : "");
+    upload_max = max;
+}
+
 static void *http_uri_log(void *cls, const char *uri, struct MHD_Connection *conn)
 {
     struct http_conn *hc = sp_xcalloc(1, sizeof(*hc));
+    bool upload = upload_prefix[0] != '\0' && sp_str_has_prefix(uri, upload_prefix);
     (void)cls;
     (void)conn;
     hc->raw_uri = sp_xstrdup(uri);
-    sp_buf_init(&hc->body, SP_MAX_BODY_BYTES);
+    hc->body_max = upload && upload_max > SP_MAX_BODY_BYTES ? upload_max : SP_MAX_BODY_BYTES;
+    sp_buf_init(&hc->body, hc->body_max);
     return hc;
 }
 
@@ -336,7 +349,7 @@ static enum MHD_Result http_access(void *cls, struct MHD_Connection *conn, const
     client_ip(conn, ip, sizeof(ip));
     sp_log_set_request(rid, ip, method, url);
     if (hc->too_large) {
-        sp_info("request body larger than %u bytes refused", SP_MAX_BODY_BYTES);
+        sp_info("request body larger than %zu bytes refused", hc->body_max);
         ret = http_simple(conn, MHD_HTTP_CONTENT_TOO_LARGE,
                           "Richiesta troppo grande / request body too large\n");
         sp_log_set_context(NULL);

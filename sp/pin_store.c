@@ -523,3 +523,109 @@ char *sp_pin_contact_get(struct sp_db *db, const char *cf, const char *kind)
     sp_db_done(st);
     return v;
 }
+
+enum sp_err sp_pin_conversion_add(struct sp_db *db, const char *cf, const char *files_json,
+                                  const char *document_json, int64_t now, int64_t *id)
+{
+    static const char pending[] =
+        "SELECT count(*) FROM pin_conversions WHERE user_cf = ?1 AND state = 'pending'";
+    static const char ins[] = "INSERT INTO pin_conversions (user_cf, state, files, document,"
+                              " created_at) VALUES (?1, 'pending', ?2, ?3, ?4)";
+    sqlite3_stmt *st;
+    enum sp_err rc = sp_db_begin(db);
+    int64_t n = -1;
+
+    if (rc != SP_OK)
+        return rc;
+    st = sp_db_stmt(db, pending);
+    if (st != NULL) {
+        sqlite3_bind_text(st, 1, cf, -1, SQLITE_TRANSIENT);
+        if (sqlite3_step(st) == SQLITE_ROW)
+            n = sqlite3_column_int64(st, 0);
+        sp_db_done(st);
+    }
+    rc = n < 0 ? SP_ERR_DB : n > 0 ? SP_ERR_EXISTS : SP_OK;
+    st = rc == SP_OK ? sp_db_stmt(db, ins) : NULL;
+    if (rc == SP_OK && st == NULL)
+        rc = SP_ERR_DB;
+    if (rc == SP_OK) {
+        sqlite3_bind_text(st, 1, cf, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text(st, 2, files_json, -1, SQLITE_TRANSIENT);
+        sp_db_bind_text(st, 3, document_json);
+        sqlite3_bind_int64(st, 4, now);
+        rc = sp_db_step_write(db, st) == SQLITE_DONE ? SP_OK : sp_db_fail(db, "conversion add");
+        sp_db_done(st);
+        if (rc == SP_OK && id != NULL)
+            *id = sqlite3_last_insert_rowid(sp_db_conn(db));
+    }
+    if (rc == SP_OK)
+        rc = sp_db_commit(db);
+    else
+        sp_db_rollback(db);
+    return rc;
+}
+
+enum sp_err sp_pin_conversion_decide(struct sp_db *db, const char *cf, bool approve, const char *by,
+                                     const char *reason, int64_t now)
+{
+    static const char sql[] =
+        "UPDATE pin_conversions SET state = ?2, decided_at = ?3, decided_by = ?4, reason = ?5"
+        " WHERE user_cf = ?1 AND state = 'pending'";
+    sqlite3_stmt *st;
+    enum sp_err rc = sp_db_begin(db);
+
+    if (rc != SP_OK)
+        return rc;
+    st = sp_db_stmt(db, sql);
+    rc = st ? SP_OK : SP_ERR_DB;
+    if (st != NULL) {
+        sqlite3_bind_text(st, 1, cf, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text(st, 2, approve ? "approved" : "rejected", -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 3, now);
+        sp_db_bind_text(st, 4, by);
+        sp_db_bind_text(st, 5, reason);
+        rc = sp_db_step_write(db, st) == SQLITE_DONE ? SP_OK : sp_db_fail(db, "conversion");
+        if (rc == SP_OK && sqlite3_changes(sp_db_conn(db)) == 0)
+            rc = SP_ERR_NOT_FOUND;
+        sp_db_done(st);
+    }
+    if (rc == SP_OK && approve)
+        rc = sp_pin_set_dispositive(db, cf, now);
+    if (rc == SP_ERR_NOT_FOUND) {
+        /* nothing changed: keep a caller's transaction alive */
+        return sp_db_commit(db) == SP_OK ? SP_ERR_NOT_FOUND : SP_ERR_DB;
+    }
+    if (rc == SP_OK)
+        rc = sp_db_commit(db);
+    else
+        sp_db_rollback(db);
+    return rc;
+}
+
+enum sp_err sp_pin_conversions(struct sp_db *db, bool all, sp_pin_conversion_fn fn, void *ctx)
+{
+    static const char sql[] =
+        "SELECT id, user_cf, state, files, document, decided_by, reason, created_at,"
+        " coalesce(decided_at, 0) FROM pin_conversions WHERE ?1 OR state = 'pending' ORDER BY id";
+    sqlite3_stmt *st = sp_db_stmt(db, sql);
+    int r;
+
+    if (st == NULL)
+        return SP_ERR_DB;
+    sqlite3_bind_int(st, 1, all);
+    while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+        struct sp_pin_conversion c;
+        c.id = sqlite3_column_int64(st, 0);
+        c.cf = (const char *)sqlite3_column_text(st, 1);
+        c.state = (const char *)sqlite3_column_text(st, 2);
+        c.files = (const char *)sqlite3_column_text(st, 3);
+        c.document = (const char *)sqlite3_column_text(st, 4);
+        c.decided_by = (const char *)sqlite3_column_text(st, 5);
+        c.reason = (const char *)sqlite3_column_text(st, 6);
+        c.created_at = sqlite3_column_int64(st, 7);
+        c.decided_at = sqlite3_column_int64(st, 8);
+        fn(ctx, &c);
+    }
+    sp_db_done(st);
+    return r == SQLITE_DONE ? SP_OK : sp_db_fail(db, "conversions");
+}

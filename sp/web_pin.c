@@ -35,27 +35,25 @@
 #include "sp/users.h"
 #include "sp/web.h"
 
-#define PIN_CSRF_COOKIE "spid_sp_form"
-
 /* --- form tokens ------------------------------------------------------------ */
 
 /* The form token of this browser (set when missing) into out. */
-static void form_token(struct sp_app *app, struct sp_req *req, struct sp_resp *resp,
+void sp_web_form_token(struct sp_app *app, struct sp_req *req, struct sp_resp *resp,
                        char out[SP_RAND_TOKEN_LEN + 1])
 {
-    const char *c = sp_req_cookie(req, PIN_CSRF_COOKIE);
+    const char *c = sp_req_cookie(req, SP_FORM_COOKIE);
     if (c != NULL && strlen(c) == SP_RAND_TOKEN_LEN) {
         sp_strlcpy(out, c, SP_RAND_TOKEN_LEN + 1);
         return;
     }
     sp_rand_token(out);
-    sp_resp_cookie(resp, PIN_CSRF_COOKIE, out, -1,
+    sp_resp_cookie(resp, SP_FORM_COOKIE, out, -1,
                    app->session_cookie_flags | SP_COOKIE_SAMESITE_STRICT);
 }
 
 static bool form_ok(struct sp_req *req, struct sp_resp *resp)
 {
-    const char *c = sp_req_cookie(req, PIN_CSRF_COOKIE);
+    const char *c = sp_req_cookie(req, SP_FORM_COOKIE);
     const char *f = sp_req_form(req, "csrf");
     if (!sp_req_form_bad(req) && c != NULL && f != NULL && strlen(c) == SP_RAND_TOKEN_LEN &&
         sp_str_eq_ct(c, f))
@@ -94,7 +92,7 @@ static void pin_page(struct sp_app *app, struct sp_req *req, struct sp_resp *res
         next = sp_req_form(req, "next");
     if (next == NULL || !sp_redirect_is_local(next))
         next = "/services";
-    form_token(app, req, resp, tok);
+    sp_web_form_token(app, req, resp, tok);
     {
         struct sp_tmpl_var vars[] = {{"csrf", tok},
                                      {"message", message ? message : ""},

@@ -80,6 +80,12 @@ struct sp_http;
  * Listen on addr:port with a pool of threads (0 = one per core). port 0 picks
  * a free port (see sp_http_port). NULL on failure, with the reason logged.
  */
+/*
+ * Requests whose path starts with prefix may carry a body of up to max bytes
+ * (file uploads) instead of SP_MAX_BODY_BYTES. Call before sp_http_start.
+ */
+void sp_http_allow_uploads(const char *prefix, size_t max);
+
 struct sp_http *sp_http_start(const char *addr, unsigned port, unsigned threads,
                               sp_http_handler_fn handler, void *app);
 unsigned sp_http_port(const struct sp_http *h);

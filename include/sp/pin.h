@@ -162,6 +162,26 @@ enum sp_err sp_pin_end(struct sp_db *db, const char *cf, const char *reason, int
 /* Mark the live PIN dispositivo (conversion approved). */
 enum sp_err sp_pin_set_dispositive(struct sp_db *db, const char *cf, int64_t now);
 
+/*
+ * Conversion to dispositivo (§1.10): one pending request per person, with
+ * the stored files (JSON array) and the identity document data (JSON
+ * object). SP_ERR_EXISTS when one is already pending.
+ */
+enum sp_err sp_pin_conversion_add(struct sp_db *db, const char *cf, const char *files_json,
+                                  const char *document_json, int64_t now, int64_t *id);
+/* Decide the pending request of cf: approve (the PIN becomes dispositivo)
+ * or reject. SP_ERR_NOT_FOUND when none is pending. */
+enum sp_err sp_pin_conversion_decide(struct sp_db *db, const char *cf, bool approve, const char *by,
+                                     const char *reason, int64_t now);
+struct sp_pin_conversion {
+    int64_t id;
+    const char *cf, *state, *files, *document, *decided_by, *reason;
+    int64_t created_at, decided_at;
+};
+typedef void (*sp_pin_conversion_fn)(void *ctx, const struct sp_pin_conversion *c);
+/* Every request (all) or only pending ones, oldest first. */
+enum sp_err sp_pin_conversions(struct sp_db *db, bool all, sp_pin_conversion_fn fn, void *ctx);
+
 /* Registered contacts (kind "email", "pec", "mobile", "phone"). */
 enum sp_err sp_pin_contact_set(struct sp_db *db, const char *cf, const char *kind,
                                const char *value, int64_t now);

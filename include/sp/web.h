@@ -51,6 +51,8 @@ void sp_web_auth_denied(struct sp_app *app, struct sp_req *req, struct sp_resp *
                         const struct sp_session *s);
 
 /* web_pin.c */
+#define SP_FORM_COOKIE "spid_sp_form" /* double-submit token of anonymous forms */
+void sp_web_form_token(struct sp_app *app, struct sp_req *req, struct sp_resp *resp, char out[33]);
 void sp_web_pin_request_form(struct sp_app *app, struct sp_req *req, struct sp_resp *resp,
                              const struct sp_session *s);
 void sp_web_pin_request(struct sp_app *app, struct sp_req *req, struct sp_resp *resp,
@@ -67,5 +69,13 @@ void sp_web_pin_recover(struct sp_app *app, struct sp_req *req, struct sp_resp *
                         const struct sp_session *s);
 void sp_web_pin_revoke(struct sp_app *app, struct sp_req *req, struct sp_resp *resp,
                        const struct sp_session *s);
+
+/* web_pin_convert.c */
+void sp_web_pin_convert_form(struct sp_app *app, struct sp_req *req, struct sp_resp *resp,
+                             const struct sp_session *s);
+void sp_web_pin_convert_modulo(struct sp_app *app, struct sp_req *req, struct sp_resp *resp,
+                               const struct sp_session *s);
+void sp_web_pin_convert(struct sp_app *app, struct sp_req *req, struct sp_resp *resp,
+                        const struct sp_session *s);
 
 #endif /* SP_WEB_H */

@@ -41,7 +41,7 @@ def stack(tmp_path_factory):
         "notify": {"smtp_url": "smtp://127.0.0.1:%d" % smtp.port,
                    "sms_url": "http://127.0.0.1:%d/sms" % sms.port, "sms_token": "t0k3n",
                    "poll_ms": "100", "retry_base": "1", "retry_max": "2"},
-        "pin": {"scrypt_log2_n": "12"},
+        "pin": {"scrypt_log2_n": "12", "upload_max_bytes": "65536"},
     })
     env.smtp, env.sms = smtp, sms
     yield env
@@ -327,3 +327,91 @@ def test_office_issue_and_conversion(stack):
     assert p.returncode == 0, p.stderr
     assert "dispositivo" in cli(stack, "pin", "status", GIULIA["cf"]).stdout
     assert mail_to(stack, GIULIA["email"], "PIN convertito")
+
+
+ESPOSITO = dict(PERSON, cf="SPSGFR75S30F839F", name="Gianfranco", surname="Esposito",
+                birth_date="1975-11-30", birth_place="Napoli", email="gianfranco@example.it",
+                mobile="+39 339 5550001", pec="")
+PDF = b"%PDF-1.4\n% signed request form\n%%EOF\n"
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+JPEG = b"\xff\xd8\xff\xe0" + b"\x00" * 64
+
+
+def convert(session, env, csrf, files=None, **fields):
+    data = {"csrf": csrf, "doc_type": "carta_identita", "doc_number": "CA12345AB",
+            "doc_issuer": "Comune di Napoli", "doc_expiry": "2031-05-01"}
+    data.update(fields)
+    files = files or {"modulo": ("modulo.pdf", PDF, "application/pdf"),
+                      "doc_front": ("fronte.png", PNG, "image/png"),
+                      "doc_back": ("retro.jpg", JPEG, "image/jpeg")}
+    return session.post(env.sp.url("/pin/convert"), data=data, files=files,
+                        allow_redirects=False, timeout=TIMEOUT)
+
+
+def test_conversion_upload_and_decision(stack):
+    request_pin(stack, ESPOSITO, "email")
+    h1 = half("Prima parte del PIN:", mail_to(stack, ESPOSITO["email"],
+                                              "Prima parte del PIN")[0]["body"])
+    h2 = half("seconda parte del suo PIN è:", open(letter_for(stack, "Gianfranco")[0]).read())
+    s = first_login(stack, ESPOSITO["cf"], h1 + h2, new="K4J8H2G6")
+    r = s.get(stack.sp.url("/pin/convert"), timeout=TIMEOUT)
+    assert r.status_code == 200 and "modulo di richiesta" in text(r)
+    csrf = lxml.html.fromstring(r.text).xpath("//input[@name='csrf']/@value")[0]
+    modulo = s.get(stack.sp.url("/pin/convert/modulo"), timeout=TIMEOUT)
+    assert modulo.status_code == 200 and "Gianfranco Esposito" in text(modulo)
+    assert ESPOSITO["cf"] in text(modulo)
+
+    # refusals: wrong token, a file that is not a document, a file too large, bad fields
+    assert convert(s, stack, "0" * 32).status_code == 403
+    bad = {"modulo": ("modulo.pdf", b"MZ\x90\x00 not a pdf", "application/pdf"),
+           "doc_front": ("f.png", PNG, "image/png"), "doc_back": ("b.jpg", JPEG, "image/jpeg")}
+    r = convert(s, stack, csrf, files=bad)
+    assert r.status_code == 400 and "Formati accettati" in text(r)
+    big = dict(bad, modulo=("modulo.pdf", PDF + b"0" * 70000, "application/pdf"))
+    r = convert(s, stack, csrf, files=big)
+    assert r.status_code == 400 and "dimensione massima" in text(r)
+    huge = dict(bad, modulo=("modulo.pdf", PDF + b"0" * 700000, "application/pdf"))
+    assert convert(s, stack, csrf, files=huge).status_code == 413
+    r = convert(s, stack, csrf, doc_expiry="2020-01-01")
+    assert r.status_code == 400 and "scaduto" in text(r)
+    r = convert(s, stack, csrf, doc_type="tessera_club")
+    assert r.status_code == 400
+    r = s.post(stack.sp.url("/pin/convert"), data={"csrf": csrf}, timeout=TIMEOUT)
+    assert r.status_code == 400  # not multipart
+
+    r = convert(s, stack, csrf)
+    assert r.status_code == 200 and "Richiesta di conversione inviata" in text(r)
+    assert convert(s, stack, csrf).status_code == 409  # one pending request at a time
+    assert mail_to(stack, ESPOSITO["email"], "PIN dispositivo ricevuta")
+    up = glob.glob(os.path.join(stack.dir, "sp-data", "pin-uploads", ESPOSITO["cf"], "*", "*"))
+    assert sorted(os.path.basename(p) for p in up) == ["doc_back.jpg", "doc_front.png",
+                                                       "modulo.pdf"]
+    for p in up:
+        assert stat.S_IMODE(os.stat(p).st_mode) == 0o600
+    assert open([p for p in up if p.endswith(".pdf")][0], "rb").read() == PDF
+    # the documents are not served by anyone
+    assert s.get(stack.sp.url("/static/modulo.pdf"), timeout=TIMEOUT).status_code == 404
+
+    listing = cli(stack, "pin", "conversions")
+    assert listing.returncode == 0 and ESPOSITO["cf"] in listing.stdout
+    assert "pending" in listing.stdout and "CA12345AB" in listing.stdout
+    p = cli(stack, "pin", "reject", ESPOSITO["cf"], "--reason", "firma mancante sul modulo")
+    assert p.returncode == 0, p.stderr
+    assert "firma mancante" in mail_to(stack, ESPOSITO["email"], "respinta")[0]["body"]
+    assert cli(stack, "pin", "reject", ESPOSITO["cf"], "--reason", "x").returncode == 1
+
+    # a new request, approved: the next login has the strength of a dispositive credential
+    assert convert(s, stack, csrf).status_code == 200
+    p = cli(stack, "pin", "approve", ESPOSITO["cf"], "--evidence", "verificato dalla sede")
+    assert p.returncode == 0, p.stderr
+    assert "approved" in cli(stack, "pin", "conversions", "--all").stdout
+    s2 = requests.Session()
+    assert post(s2, stack, "/pin/login", {"cf": ESPOSITO["cf"], "pin": "K4J8H2G6"}
+                ).status_code == 303
+    me = s2.get(stack.sp.url("/api/me"), timeout=TIMEOUT).json()
+    assert me["session"]["strength"] == "A2"
+    svc = {x["id"]: x for x in s2.get(stack.sp.url("/api/services"), timeout=TIMEOUT)
+           .json()["services"]}
+    assert svc["iban"]["outcome"] == "allow" and svc["domanda-pensione"]["outcome"] == "allow"
+    r = s2.get(stack.sp.url("/pin/convert"), timeout=TIMEOUT)
+    assert r.status_code == 409 and "già dispositivo" in text(r)

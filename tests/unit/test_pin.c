@@ -255,7 +255,7 @@ static void test_rules_cf(void **state)
 
     /* every 8 consecutive characters of the codice fiscale, in any case */
     for (size_t i = 0; i + SP_PIN_LEN <= strlen(CF); i++) {
-        snprintf(sub, sizeof(sub), "%.8s", CF + i);
+        snprintf(sub, sizeof(sub), "%.8s", &CF[i]);
         for (int k = 0; k < SP_PIN_LEN; k++)
             lower[k] = (char)tolower((unsigned char)sub[k]);
         lower[SP_PIN_LEN] = '\0';
