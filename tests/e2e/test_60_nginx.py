@@ -682,3 +682,33 @@ def test_auth_check_is_internal(stack, a1_session):
     for target in ("/index.html", "/nginx-welcome/", "/appx"):
         status, _, _ = raw(stack, "GET", target)
         assert status == 404, target
+
+
+# ------------------------------------------------------------------ PIN sessions
+
+
+def test_pin_session_through_nginx(stack):
+    """A PIN issued at an office (dispositivo) logs in through nginx's /pin/ and
+    opens a dispositive service with X-Auth-Method pin; the same PIN before a
+    conversion (A1, an ordinary PIN) would be deferred, which test d covers."""
+    out = stack.cli("pin", "issue", PENSIONER, "--name", "Dario", "--surname", "Fo", "--sex",
+                    "M", "--birth-date", "1926-03-24")
+    m = re.search(r"PIN iniziale:\s+([0-9A-F]{8}) ([0-9A-F]{8})", out)
+    assert m, out
+    s = requests.Session()
+    r = s.get(stack.url("/pin/login"), timeout=TIMEOUT)
+    assert r.status_code == 200
+    csrf = lxml.html.fromstring(r.text).xpath("//input[@name='csrf']/@value")[0]
+    initial = m.group(1) + m.group(2)
+    r = s.post(stack.url("/pin/login"), data={"csrf": csrf, "cf": PENSIONER, "pin": initial},
+               allow_redirects=False, timeout=TIMEOUT)
+    assert r.status_code == 200 and "Scegli il tuo PIN" in page_text(r)
+    r = s.post(stack.url("/pin/change"),
+               data={"csrf": csrf, "cf": PENSIONER, "current": initial, "new": "T5R8E2W9",
+                     "confirm": "T5R8E2W9", "next": "/app/iban"},
+               allow_redirects=False, timeout=TIMEOUT)
+    assert r.status_code == 303 and r.headers["Location"] == "/app/iban"
+    h = echo_headers(s.get(stack.url("/app/iban"), allow_redirects=False, timeout=TIMEOUT))
+    assert one(h, "X-Auth-Fiscal-Number") == PENSIONER
+    assert one(h, "X-Auth-Method") == "pin" and one(h, "X-Auth-Strength") == "A2"
+    assert "x-auth-level" not in h and "x-auth-deferred" not in h
