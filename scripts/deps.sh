@@ -6,7 +6,7 @@ set -euo pipefail
 PACKAGES=(
   build-essential cmake pkg-config clang clang-format libclang-rt-14-dev
   liblasso3-dev libxml2-dev libxmlsec1-dev libssl-dev libcurl4-openssl-dev
-  libmicrohttpd-dev libinih-dev libjansson-dev libsqlite3-dev libcmocka-dev
+  libmicrohttpd-dev libgnutls28-dev libinih-dev libjansson-dev libsqlite3-dev libcmocka-dev
   xmlsec1 libxml2-utils sqlite3 opensaml-schemas xmltooling-schemas
   python3-pytest python3-requests python3-lxml python3-aiosmtpd wrk openssl nginx
 )

@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 
 #include "sp/app.h"
+#include "sp/cns.h"
 #include "sp/outbox.h"
 #include "sp/authn_state.h"
 #include "sp/clock.h"
@@ -82,6 +83,15 @@ enum sp_err sp_app_init(struct sp_app *app, const struct sp_config *cfg, struct 
     app->saml.db = app->db;
     app->saml.idps = app->idps;
     app->saml.acs_url = app->acs_url;
+    if (cfg->cns_ca_dir[0] != '\0') {
+        struct sp_cns_settings cs = {cfg->cns_ca_dir, cfg->cns_policies, cfg->cns_soft_fail,
+                                     cfg->cns_crl_max_age_hours * 3600u, cfg->cns_timeout_sec};
+        app->cns = sp_cns_new(&cs, err);
+        if (app->cns == NULL) {
+            rc = SP_ERR_CONFIG;
+            goto out;
+        }
+    }
 out:
     sp_buf_cleanup_secret(&key);
     sp_buf_cleanup(&cert);
@@ -195,6 +205,7 @@ void sp_app_cleanup(struct sp_app *app)
 {
     sp_outbox_worker_stop(&app->outbox);
     free(app->notify);
+    sp_cns_free(&app->cns);
     app_stop_maintenance(app);
     sp_db_close(&app->db);
     sp_idp_set_free(&app->idps);

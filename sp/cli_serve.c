@@ -2,6 +2,7 @@
  * cli_serve: `spid-sp serve [--config FILE] [--check]`: load and validate
  * everything, then listen until SIGINT/SIGTERM and free everything.
  */
+#include <dirent.h>
 #include <getopt.h>
 #include <malloc.h>
 #include <pwd.h>
@@ -89,6 +90,53 @@ int sp_cli_parse_date(const char *s, int64_t *sec)
     return 0;
 }
 
+/* All PEM files of a directory, concatenated (the CAs GnuTLS advertises). */
+static enum sp_err read_pem_dir(const char *dir, struct sp_buf *out)
+{
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    enum sp_err rc = d ? SP_OK : SP_ERR_IO;
+
+    while (rc == SP_OK && (e = readdir(d)) != NULL) {
+        char path[4096];
+        size_t n = strlen(e->d_name);
+        if (n < 5 || (strcmp(e->d_name + n - 4, ".pem") != 0 && strcmp(e->d_name + n - 4, ".crt")))
+            continue;
+        snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+        rc = sp_file_read(path, out);
+        if (rc == SP_OK)
+            rc = sp_buf_addc(out, '\n');
+    }
+    if (d != NULL)
+        closedir(d);
+    return rc;
+}
+
+/* The dedicated CNS listener: TLS asking for the card's certificate. */
+static struct sp_http *serve_cns_listener(const struct sp_config *cfg, struct sp_app *app)
+{
+    struct sp_buf key, cert, trust;
+    struct sp_http *h = NULL;
+
+    sp_buf_init(&key, 1u << 20);
+    sp_buf_init(&cert, 1u << 20);
+    sp_buf_init(&trust, 8u << 20);
+    if (sp_file_read(cfg->cns_tls_key_file, &key) != SP_OK ||
+        sp_file_read(cfg->cns_tls_cert_file, &cert) != SP_OK ||
+        read_pem_dir(cfg->cns_ca_dir, &trust) != SP_OK || trust.len == 0)
+        fprintf(stderr, "spid-sp: cannot read the CNS listener's key, certificate or CAs (%s)\n",
+                cfg->cns_ca_dir);
+    else
+        h = sp_http_start_tls(cfg->listen, cfg->cns_tls_port, cfg->threads, sp_app_handle, app,
+                              sp_buf_str(&key), sp_buf_str(&cert), sp_buf_str(&trust));
+    if (h != NULL)
+        printf("CNS login listening on https://%s:%u/cns/login\n", cfg->listen, sp_http_port(h));
+    sp_buf_cleanup_secret(&key);
+    sp_buf_cleanup(&cert);
+    sp_buf_cleanup(&trust);
+    return h;
+}
+
 int sp_cli_serve(int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -101,7 +149,7 @@ int sp_cli_serve(int argc, char **argv)
     int check = 0, c, status = 1;
     struct sp_config *cfg = NULL;
     struct sp_app app;
-    struct sp_http *http = NULL;
+    struct sp_http *http = NULL, *cns_http = NULL;
     struct sp_buf err;
 
     memset(&app, 0, sizeof(app));
@@ -148,6 +196,11 @@ int sp_cli_serve(int argc, char **argv)
     http = sp_http_start(cfg->listen, cfg->port, cfg->threads, sp_app_handle, &app);
     if (http == NULL)
         goto out;
+    if (cfg->cns_tls_port != 0) {
+        cns_http = serve_cns_listener(cfg, &app);
+        if (cns_http == NULL)
+            goto out;
+    }
     sp_info("spid-sp listening on %s:%u, public URL %s, %u IdP(s)", cfg->listen, sp_http_port(http),
             cfg->base_url, sp_idp_set_count(app.idps));
     if (cfg->test_hooks)
@@ -155,6 +208,7 @@ int sp_cli_serve(int argc, char **argv)
     sp_http_wait_for_signal();
     status = 0;
 out:
+    sp_http_stop(&cns_http);
     sp_http_stop(&http);
     sp_app_cleanup(&app);
     sp_config_free(&cfg);

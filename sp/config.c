@@ -118,6 +118,16 @@ static const struct opt options[] = {
     U("notify", "max_attempts", notify_max_attempts, "20", 1, 1000),
     U("notify", "poll_ms", notify_poll_ms, "1000", 50, 600000),
 
+    S("cns", "ca_dir", cns_ca_dir, ""),
+    S("cns", "policies", cns_policies, "1.3.76.16.2.1 1.3.159.6.1.3.2.10 1.3.76.12.1.1.10.2.2.10"),
+    B("cns", "soft_fail", cns_soft_fail, "false"),
+    U("cns", "crl_max_age_hours", cns_crl_max_age_hours, "24", 1, 720),
+    U("cns", "timeout", cns_timeout_sec, "5", 1, 60),
+    U("cns", "tls_port", cns_tls_port, "0", 0, 65535),
+    S("cns", "tls_cert_file", cns_tls_cert_file, NULL),
+    S("cns", "tls_key_file", cns_tls_key_file, NULL),
+    S("cns", "proxy_header", cns_proxy_header, "X-SSL-Client-Cert"),
+
     U("delegation", "max_per_delegate", deleg_max_per_delegate, "3", 1, 100),
     U("delegation", "online_min_days", deleg_online_min_days, "30", 0, 365),
     U("delegation", "evidence_years", deleg_evidence_years, "5", 1, 50),
@@ -735,6 +745,12 @@ static void config_validate(struct load_state *st)
         cfg->cert_file = path_join(cfg->data_dir, "sp-cert.pem");
     if (cfg->idp_metadata == NULL)
         cfg->idp_metadata = path_join(cfg->data_dir, "idp-metadata");
+    if (cfg->cns_tls_cert_file == NULL)
+        cfg->cns_tls_cert_file = sp_xstrdup(cfg->cert_file);
+    if (cfg->cns_tls_key_file == NULL)
+        cfg->cns_tls_key_file = sp_xstrdup(cfg->key_file);
+    if (cfg->cns_tls_port != 0 && cfg->cns_ca_dir[0] == '\0')
+        config_error(st, 0, "cns.tls_port needs cns.ca_dir (the CNS certification authorities)");
     if (cfg->pin_upload_dir == NULL)
         cfg->pin_upload_dir = path_join(cfg->data_dir, "pin-uploads");
     if (cfg->postal_spool_dir == NULL)

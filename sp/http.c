@@ -10,6 +10,7 @@
  */
 #define _DEFAULT_SOURCE
 #include <arpa/inet.h>
+#include <gnutls/gnutls.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <pthread.h>
@@ -44,6 +45,7 @@ struct arena_block {
 
 struct sp_req_priv {
     struct MHD_Connection *conn;
+    bool tls;
     struct sp_params query;
     struct sp_params form;
     struct arena_block *blocks;
@@ -60,6 +62,7 @@ struct http_conn {
 
 struct sp_http {
     struct MHD_Daemon *daemon;
+    bool tls;
     sp_http_handler_fn handler;
     void *app;
     unsigned port;
@@ -360,6 +363,7 @@ static enum MHD_Result http_access(void *cls, struct MHD_Connection *conn, const
     memset(&req, 0, sizeof(req));
     memset(&resp, 0, sizeof(resp));
     priv.conn = conn;
+    priv.tls = h->tls;
     req.priv = &priv;
     req.method = method;
     req.path = url;
@@ -368,6 +372,7 @@ static enum MHD_Result http_access(void *cls, struct MHD_Connection *conn, const
     req.body = sp_buf_str(&hc->body);
     req.body_len = hc->body.len;
     req.client_ip = ip;
+    req.peer_ip = ip;
     req.request_id = rid;
     if (strlen(req.raw_query) > SP_MAX_QUERY_BYTES)
         priv.query.bad = true;
@@ -390,8 +395,52 @@ static enum MHD_Result http_access(void *cls, struct MHD_Connection *conn, const
     return ret;
 }
 
+bool sp_req_is_tls(const struct sp_req *req)
+{
+    return req->priv != NULL && req->priv->tls;
+}
+
+const unsigned char *sp_req_client_cert(const struct sp_req *req, unsigned index, size_t *len)
+{
+    const union MHD_ConnectionInfo *ci;
+    const gnutls_datum_t *certs;
+    unsigned n = 0;
+
+    *len = 0;
+    if (!sp_req_is_tls(req))
+        return NULL;
+    ci = MHD_get_connection_info(req->priv->conn, MHD_CONNECTION_INFO_GNUTLS_SESSION);
+    if (ci == NULL || ci->tls_session == NULL)
+        return NULL;
+    certs = gnutls_certificate_get_peers((gnutls_session_t)ci->tls_session, &n);
+    if (certs == NULL || index >= n)
+        return NULL;
+    *len = certs[index].size;
+    return certs[index].data;
+}
+
+static struct sp_http *http_start(const char *addr, unsigned port, unsigned threads,
+                                  sp_http_handler_fn handler, void *app, const char *key_pem,
+                                  const char *cert_pem, const char *trust_pem);
+
 struct sp_http *sp_http_start(const char *addr, unsigned port, unsigned threads,
                               sp_http_handler_fn handler, void *app)
+{
+    return http_start(addr, port, threads, handler, app, NULL, NULL, NULL);
+}
+
+struct sp_http *sp_http_start_tls(const char *addr, unsigned port, unsigned threads,
+                                  sp_http_handler_fn handler, void *app, const char *key_pem,
+                                  const char *cert_pem, const char *trust_pem)
+{
+    if (key_pem == NULL || cert_pem == NULL || trust_pem == NULL)
+        return NULL;
+    return http_start(addr, port, threads, handler, app, key_pem, cert_pem, trust_pem);
+}
+
+static struct sp_http *http_start(const char *addr, unsigned port, unsigned threads,
+                                  sp_http_handler_fn handler, void *app, const char *key_pem,
+                                  const char *cert_pem, const char *trust_pem)
 {
     struct sp_http *h = sp_xcalloc(1, sizeof(*h));
     struct sockaddr_in sin;
@@ -420,14 +469,29 @@ struct sp_http *sp_http_start(const char *addr, unsigned port, unsigned threads,
 
     h->handler = handler;
     h->app = app;
-    h->daemon = MHD_start_daemon(
-        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG, 0, NULL, NULL,
-        http_access, h, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sin, MHD_OPTION_THREAD_POOL_SIZE,
-        threads, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)SP_MAX_HEADER_BYTES,
-        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)SP_CONN_TIMEOUT_SEC, MHD_OPTION_CONNECTION_LIMIT,
-        (unsigned)SP_MAX_CONNECTIONS, MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024u,
-        MHD_OPTION_URI_LOG_CALLBACK, http_uri_log, NULL, MHD_OPTION_NOTIFY_COMPLETED,
-        http_completed, NULL, MHD_OPTION_EXTERNAL_LOGGER, http_mhd_log, NULL, MHD_OPTION_END);
+    h->tls = key_pem != NULL;
+    if (h->tls)
+        h->daemon = MHD_start_daemon(
+            MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG | MHD_USE_TLS, 0,
+            NULL, NULL, http_access, h, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sin,
+            MHD_OPTION_THREAD_POOL_SIZE, threads, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+            (size_t)SP_MAX_HEADER_BYTES, MHD_OPTION_CONNECTION_TIMEOUT,
+            (unsigned)SP_CONN_TIMEOUT_SEC, MHD_OPTION_CONNECTION_LIMIT,
+            (unsigned)SP_MAX_CONNECTIONS, MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024u,
+            MHD_OPTION_URI_LOG_CALLBACK, http_uri_log, NULL, MHD_OPTION_NOTIFY_COMPLETED,
+            http_completed, NULL, MHD_OPTION_EXTERNAL_LOGGER, http_mhd_log, NULL,
+            MHD_OPTION_HTTPS_MEM_KEY, key_pem, MHD_OPTION_HTTPS_MEM_CERT, cert_pem,
+            MHD_OPTION_HTTPS_MEM_TRUST, trust_pem, MHD_OPTION_END);
+    else
+        h->daemon = MHD_start_daemon(
+            MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG, 0, NULL, NULL,
+            http_access, h, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sin,
+            MHD_OPTION_THREAD_POOL_SIZE, threads, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+            (size_t)SP_MAX_HEADER_BYTES, MHD_OPTION_CONNECTION_TIMEOUT,
+            (unsigned)SP_CONN_TIMEOUT_SEC, MHD_OPTION_CONNECTION_LIMIT,
+            (unsigned)SP_MAX_CONNECTIONS, MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024u,
+            MHD_OPTION_URI_LOG_CALLBACK, http_uri_log, NULL, MHD_OPTION_NOTIFY_COMPLETED,
+            http_completed, NULL, MHD_OPTION_EXTERNAL_LOGGER, http_mhd_log, NULL, MHD_OPTION_END);
     if (h->daemon == NULL) {
         sp_errorx("cannot listen on %s:%u", addr, port);
         free(h);

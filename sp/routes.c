@@ -55,6 +55,8 @@ static const struct route routes[] = {
     {"GET", "/pin/convert", 0, sp_web_pin_convert_form, ROUTE_OPTIONAL},
     {"GET", "/pin/convert/modulo", 0, sp_web_pin_convert_modulo, ROUTE_SESSION},
     {"POST", "/pin/convert", 0, sp_web_pin_convert, ROUTE_SESSION},
+    {"GET", "/cns/login", 0, sp_web_cns_login, ROUTE_PUBLIC},
+    {"GET", "/cns/complete", 0, sp_web_cns_complete, ROUTE_PUBLIC},
     {"GET", "/healthz", 0, sp_web_healthz, ROUTE_PUBLIC},
     {"GET", "/static/", 1, sp_web_static, ROUTE_PUBLIC},
     {"POST", "/test/clock", 0, sp_web_test_clock, ROUTE_TEST},

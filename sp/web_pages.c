@@ -62,10 +62,41 @@ static void index_idp_list(struct sp_app *app, const char *next, struct sp_buf *
     free(order);
 }
 
+/* The PIN and CNS entries of the login page (only what is enabled). */
+static void index_other_credentials(struct sp_app *app, const char *next, struct sp_buf *out)
+{
+    struct sp_buf href;
+    sp_buf_init(&href, 8192);
+    if (app->cfg->pin_enabled) {
+        sp_buf_adds(&href, "/pin/login?next=");
+        sp_url_encode(&href, next, strlen(next));
+        sp_buf_adds(out, "<a href=\"");
+        sp_html_escape(out, sp_buf_str(&href));
+        sp_buf_adds(out, "\">Accedi con PIN</a> · <a href=\"/pin/request\">Richiedi il PIN</a>");
+    }
+    if (app->cns != NULL) {
+        sp_buf_reset(&href);
+        if (app->cfg->cns_tls_port != 0) {
+            /* the dedicated TLS listener: same host as the site, its own port */
+            const char *host = strstr(app->cfg->base_url, "://");
+            size_t hn;
+            host = host ? host + 3 : app->cfg->base_url;
+            hn = strcspn(host, ":/");
+            sp_buf_addf(&href, "https://%.*s:%u", (int)hn, host, app->cfg->cns_tls_port);
+        }
+        sp_buf_adds(&href, "/cns/login?next=");
+        sp_url_encode(&href, next, strlen(next));
+        sp_buf_adds(out, out->len ? " · <a href=\"" : "<a href=\"");
+        sp_html_escape(out, sp_buf_str(&href));
+        sp_buf_adds(out, "\">Accedi con CNS (Carta Nazionale dei Servizi)</a>");
+    }
+    sp_buf_cleanup(&href);
+}
+
 void sp_web_index(struct sp_app *app, struct sp_req *req, struct sp_resp *resp,
                   const struct sp_session *s)
 {
-    struct sp_buf list;
+    struct sp_buf list, other;
     const char *next = sp_req_query(req, "next");
 
     if (next == NULL || !sp_redirect_is_local(next))
@@ -76,12 +107,16 @@ void sp_web_index(struct sp_app *app, struct sp_req *req, struct sp_resp *resp,
         return;
     }
     sp_buf_init(&list, SP_PAGE_FRAGMENT_MAX);
+    sp_buf_init(&other, SP_PAGE_FRAGMENT_MAX);
     index_idp_list(app, next, &list);
+    index_other_credentials(app, next, &other);
     {
-        struct sp_tmpl_var vars[] = {{"idp_list", sp_buf_str(&list)}};
-        sp_tmpl_page(resp, 200, "Accedi ai servizi", "login.html", vars, 1);
+        struct sp_tmpl_var vars[] = {{"idp_list", sp_buf_str(&list)},
+                                     {"other", sp_buf_str(&other)}};
+        sp_tmpl_page(resp, 200, "Accedi ai servizi", "login.html", vars, 2);
     }
     sp_buf_cleanup(&list);
+    sp_buf_cleanup(&other);
 }
 
 void sp_web_metadata(struct sp_app *app, struct sp_req *req, struct sp_resp *resp,

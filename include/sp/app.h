@@ -26,6 +26,7 @@ struct sp_resp;
 #define SP_SESSION_KEEP_SEC (7 * 24 * 3600) /* keep ended sessions a week */
 
 struct sp_maintenance;
+struct sp_cns;
 struct sp_notify_settings;
 struct sp_outbox_worker;
 
@@ -43,6 +44,7 @@ struct sp_app {
     struct sp_maintenance *maint;      /* background purge thread, or NULL */
     struct sp_notify_settings *notify; /* [notify], for the outbox */
     struct sp_outbox_worker *outbox;   /* delivery thread, or NULL */
+    struct sp_cns *cns;                /* CNS trust and CRL cache, NULL when disabled */
 };
 
 /*

@@ -129,6 +129,15 @@ struct sp_config {
     unsigned notify_timeout_sec, notify_retry_base_sec, notify_retry_max_sec, notify_max_attempts,
         notify_poll_ms;
 
+    /* [cns] smart-card login (domain.md §3) */
+    char *cns_ca_dir;   /* PEM files of the CNS CAs; "" = CNS login disabled */
+    char *cns_policies; /* accepted certificatePolicies OIDs */
+    bool cns_soft_fail; /* accept when revocation cannot be determined */
+    unsigned cns_crl_max_age_hours, cns_timeout_sec;
+    unsigned cns_tls_port; /* dedicated TLS listener asking for the card; 0 = none */
+    char *cns_tls_cert_file, *cns_tls_key_file; /* default: [sp] cert and key */
+    char *cns_proxy_header; /* client certificate from a trusted proxy (URL-escaped PEM) */
+
     /* [delegation] limits (domain.md §7) */
     unsigned deleg_max_per_delegate; /* CITIZEN_IDENTITY delegations per delegate */
     unsigned deleg_online_min_days;  /* online registrations irrevocable online this long */

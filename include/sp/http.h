@@ -26,7 +26,8 @@ struct sp_req {
     const char *raw_query; /* exactly as received after '?', "" when none */
     const char *body;      /* NUL-terminated copy of the body */
     size_t body_len;
-    const char *client_ip;
+    const char *client_ip;  /* the browser: the peer, or X-Forwarded-For from a trusted proxy */
+    const char *peer_ip;    /* the TCP peer, always */
     const char *request_id; /* 16 hex characters, also in every log line */
     struct sp_req_priv *priv;
 };
@@ -39,6 +40,15 @@ struct sp_resp {
     char *hdr_value[SP_MAX_RESP_HEADERS];
     unsigned n_hdrs;
 };
+
+/*
+ * The TLS client certificate chain of the request (leaf first), as DER, when
+ * it came over a listener started with sp_http_start_tls and the client sent
+ * one. index 0 is the leaf; NULL past the end or without TLS.
+ */
+const unsigned char *sp_req_client_cert(const struct sp_req *req, unsigned index, size_t *len);
+/* True when the request came over a TLS listener of ours. */
+bool sp_req_is_tls(const struct sp_req *req);
 
 /* Request accessors. Strings are owned by the request and live until it ends. */
 const char *sp_req_header(const struct sp_req *req, const char *name);
@@ -89,6 +99,16 @@ void sp_http_allow_uploads(const char *prefix, size_t max);
 struct sp_http *sp_http_start(const char *addr, unsigned port, unsigned threads,
                               sp_http_handler_fn handler, void *app);
 unsigned sp_http_port(const struct sp_http *h);
+/*
+ * The same over TLS (GnuTLS through libmicrohttpd) with the server key and
+ * certificate given as PEM text, asking every client for a certificate
+ * (optional at the TLS level: the application decides) and advertising the
+ * CAs of trust_pem as acceptable issuers.
+ */
+struct sp_http *sp_http_start_tls(const char *addr, unsigned port, unsigned threads,
+                                  sp_http_handler_fn handler, void *app, const char *key_pem,
+                                  const char *cert_pem, const char *trust_pem);
+
 /* Stop accepting, finish requests in flight, free. Accepts NULL. */
 void sp_http_stop(struct sp_http **h);
 

@@ -78,4 +78,10 @@ void sp_web_pin_convert_modulo(struct sp_app *app, struct sp_req *req, struct sp
 void sp_web_pin_convert(struct sp_app *app, struct sp_req *req, struct sp_resp *resp,
                         const struct sp_session *s);
 
+/* web_cns.c */
+void sp_web_cns_login(struct sp_app *app, struct sp_req *req, struct sp_resp *resp,
+                      const struct sp_session *s);
+void sp_web_cns_complete(struct sp_app *app, struct sp_req *req, struct sp_resp *resp,
+                         const struct sp_session *s);
+
 #endif /* SP_WEB_H */
