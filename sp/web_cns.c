@@ -179,9 +179,7 @@ static int cns_status(enum sp_cns_reason r)
     case SP_CNS_BAD_CARD_ID:
     case SP_CNS_BAD_CF:
         return 400;
-    case SP_CNS_REVOCATION_UNKNOWN:
-        return 503;
-    default:
+    default: /* revoked, unknown issuer, not a CNS, ..., and revocation unknown */
         return 403;
     }
 }

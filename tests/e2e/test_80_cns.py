@@ -44,7 +44,7 @@ REFUSED = {
     "bad_card_id": (400, "numero della carta"),
     "bad_cf": (400, "codice fiscale"),
     "serial_mismatch": (400, "codice fiscale"),
-    "no_revocation": (503, "revocato"),
+    "no_revocation": (403, "revocato"),
 }
 
 
