@@ -74,7 +74,15 @@ cat <<TXT
     pensioner     Dario Fo            FOXDRA26C24L219Y
     professional  Giulia Bianchi      BNCGLI92C65F205C
     company       Gianfranco Esposito SPSGFR75S30F839F (legal representative)
-  After the login /api/me shows your record as JSON; /logout ends the session.
+  After the login /services lists what you may open, /api/me shows your record
+  as JSON; /logout ends the session.
+
+  Legacy PIN: an office PIN (dispositivo) is printed as its letter by
+    $BIN pin issue FOXDRA26C24L219Y --name Dario --surname Fo --sex M \\
+        --birth-date 1926-03-24 --config $CONF
+  then "Accedi con PIN" with the 16 characters. PINs requested online need a
+  [notify] smtp_url / sms_url for the first half (letters go to $DATA/postal-spool).
+  Roles and delegations: $BIN role|delegation|org --help, $BIN user show CF.
   Press Ctrl-C to stop.
 
 TXT
