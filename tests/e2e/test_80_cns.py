@@ -289,9 +289,7 @@ def test_valid_card_through_nginx(env, pki, nginx):
     assert me["fiscal_number"] == CF and me["session"]["method"] == "cns"
 
 
-@pytest.mark.parametrize("card", ["expired", "revoked", "revoked_ocsp", "wrong_policy",
-                                  "bad_card_id", "other_issuer", "signature", "bad_key_usage",
-                                  "no_client_auth", "not_yet_valid"])
+@pytest.mark.parametrize("card", sorted(REFUSED))
 def test_refused_cards_through_nginx(env, pki, nginx, card):
     status, words = REFUSED[card]
     r = requests.get(nginx + "/cns/login", cert=pki.card(card), verify=False,
