@@ -58,6 +58,7 @@ static const struct route routes[] = {
     {"GET", "/cns/login", 0, sp_web_cns_login, ROUTE_PUBLIC},
     {"GET", "/cns/complete", 0, sp_web_cns_complete, ROUTE_PUBLIC},
     {"GET", "/healthz", 0, sp_web_healthz, ROUTE_PUBLIC},
+    {"GET", "/metrics", 0, sp_web_metrics, ROUTE_PUBLIC},
     {"GET", "/static/", 1, sp_web_static, ROUTE_PUBLIC},
     {"POST", "/test/clock", 0, sp_web_test_clock, ROUTE_TEST},
 };

@@ -19,6 +19,7 @@
 #include "sp/digest.h"
 #include "sp/http.h"
 #include "sp/log.h"
+#include "sp/metrics.h"
 #include "sp/mem.h"
 #include "sp/redirect.h"
 #include "sp/roles.h"
@@ -231,6 +232,8 @@ void sp_web_auth_check(struct sp_app *app, struct sp_req *req, struct sp_resp *r
         goto out;
     if (d.outcome == SP_AUTHZ_DENY) {
         sp_info("access denied to %s: %s", sp_buf_str(&path), sp_authz_reason_id(d.reason));
+        sp_metrics_inc("spid_sp_access_denied_total", "reason", sp_authz_reason_id(d.reason), NULL,
+                       NULL);
         audit_event(
             app, req, s, SP_AUDIT_ACCESS_DENIED, "denied", sp_authz_reason_id(d.reason),
             json_pack("{s:s?, s:s}", "service", svc ? svc->id : NULL, "path", sp_buf_str(&path)));

@@ -27,6 +27,7 @@
 #include "sp/db.h"
 #include "sp/http.h"
 #include "sp/log.h"
+#include "sp/metrics.h"
 #include "sp/mem.h"
 #include "sp/rand.h"
 #include "sp/redirect.h"
@@ -215,6 +216,7 @@ void sp_web_cns_login(struct sp_app *app, struct sp_req *req, struct sp_resp *re
         sp_tmpl_error_page(resp, 500, "Errore interno", "Riprovare più tardi.");
         goto out;
     }
+    sp_metrics_inc("spid_sp_cns_logins_total", "outcome", sp_cns_reason_id(r.reason), NULL, NULL);
     if (r.reason != SP_CNS_OK) {
         sp_info("CNS login refused: %s (%s)", sp_cns_reason_id(r.reason), r.detail);
         cns_audit(app, req, SP_AUDIT_LOGIN_FAILED, r.cn.cf[0] ? r.cn.cf : NULL, "denied",

@@ -11,6 +11,10 @@
 #include "sp/audit.h"
 #include "sp/authz.h"
 #include "sp/buf.h"
+#include "sp/cert.h"
+#include "sp/file.h"
+#include "sp/metrics.h"
+#include "sp/outbox.h"
 #include "sp/clock.h"
 #include "sp/http.h"
 #include "sp/log.h"
@@ -202,6 +206,40 @@ void sp_web_logout(struct sp_app *app, struct sp_req *req, struct sp_resp *resp,
     }
     sp_resp_cookie(resp, SP_SESSION_COOKIE, "", 0, app->session_cookie_flags);
     sp_tmpl_page(resp, 200, "Sei uscito", "logout.html", NULL, 0);
+}
+
+void sp_web_metrics(struct sp_app *app, struct sp_req *req, struct sp_resp *resp,
+                    const struct sp_session *s)
+{
+    struct sp_outbox_counts oc;
+    struct sp_buf cert;
+    long days;
+    int64_t now = sp_clock_now();
+
+    (void)req;
+    (void)s;
+    resp->status = 200;
+    resp->content_type = "text/plain; version=0.0.4; charset=utf-8";
+    sp_metrics_render(&resp->body);
+    sp_buf_addf(&resp->body, "# TYPE spid_sp_sessions_active gauge\nspid_sp_sessions_active %lld\n",
+                (long long)sp_session_count_active(app->db, now, app->cfg->session_idle_sec));
+    sp_buf_addf(&resp->body, "# TYPE spid_sp_idps_loaded gauge\nspid_sp_idps_loaded %u\n",
+                sp_idp_set_count(app->idps));
+    if (sp_outbox_counts(app->db, &oc) == SP_OK)
+        sp_buf_addf(&resp->body,
+                    "# TYPE spid_sp_outbox_messages gauge\n"
+                    "spid_sp_outbox_messages{state=\"queued\"} %lld\n"
+                    "spid_sp_outbox_messages{state=\"sent\"} %lld\n"
+                    "spid_sp_outbox_messages{state=\"failed\"} %lld\n",
+                    (long long)oc.queued, (long long)oc.sent, (long long)oc.failed);
+    sp_buf_init(&cert, 1u << 20);
+    if (sp_file_read(app->cfg->cert_file, &cert) == SP_OK &&
+        sp_cert_days_left(sp_buf_str(&cert), &days) == SP_OK)
+        sp_buf_addf(&resp->body,
+                    "# TYPE spid_sp_certificate_days_to_expiry gauge\n"
+                    "spid_sp_certificate_days_to_expiry{certificate=\"sp\"} %ld\n",
+                    days);
+    sp_buf_cleanup(&cert);
 }
 
 void sp_web_healthz(struct sp_app *app, struct sp_req *req, struct sp_resp *resp,

@@ -23,6 +23,7 @@
 #include "sp/db.h"
 #include "sp/http.h"
 #include "sp/log.h"
+#include "sp/metrics.h"
 #include "sp/mem.h"
 #include "sp/outbox.h"
 #include "sp/pin.h"
@@ -388,6 +389,8 @@ static const char pin_generic_denied[] =
 static void pin_answer(struct sp_app *app, struct sp_req *req, struct sp_resp *resp, const char *cf,
                        const struct sp_pin_login *out)
 {
+    static const char *const outcomes[] = {"ok", "must_change", "must_renew", "denied", "locked"};
+    sp_metrics_inc("spid_sp_pin_logins_total", "outcome", outcomes[out->outcome], NULL, NULL);
     switch (out->outcome) {
     case SP_PIN_OK:
         pin_open_session(app, req, resp, cf, out->dispositive);

@@ -16,6 +16,7 @@
 #include "sp/digest.h"
 #include "sp/http.h"
 #include "sp/log.h"
+#include "sp/metrics.h"
 #include "sp/rand.h"
 #include "sp/redirect.h"
 #include "sp/saml.h"
@@ -197,9 +198,19 @@ void sp_web_spid_acs(struct sp_app *app, struct sp_req *req, struct sp_resp *res
                         sp_req_form(req, "RelayState"), sp_req_cookie(req, SP_BINDING_COOKIE),
                         req->client_ip, &res);
     if (res.check == SP_CHECK_OK && res.http_status == 302) {
+        sp_metrics_inc("spid_sp_spid_logins_total", "idp", res.idp, "outcome", "ok");
         sp_resp_cookie(resp, SP_SESSION_COOKIE, res.session_token, -1, app->session_cookie_flags);
         sp_resp_redirect(resp, 302, res.next);
     } else {
+        char code[16];
+        sp_metrics_inc("spid_sp_spid_logins_total", "idp", res.idp ? res.idp : "unknown", "outcome",
+                       "rejected");
+        sp_metrics_inc("spid_sp_spid_rejections_total", "check", sp_check_name(res.check), NULL,
+                       NULL);
+        if (res.anomaly > 0) {
+            snprintf(code, sizeof(code), "nr%d", res.anomaly);
+            sp_metrics_inc("spid_sp_spid_anomalies_total", "code", code, NULL, NULL);
+        }
         acs_audit_failure(app, req, &res);
         sp_tmpl_error_page(resp, res.http_status, res.title, res.message);
     }

@@ -29,6 +29,8 @@ void sp_web_me(struct sp_app *app, struct sp_req *req, struct sp_resp *resp,
                const struct sp_session *s);
 void sp_web_logout(struct sp_app *app, struct sp_req *req, struct sp_resp *resp,
                    const struct sp_session *s);
+void sp_web_metrics(struct sp_app *app, struct sp_req *req, struct sp_resp *resp,
+                    const struct sp_session *s);
 void sp_web_healthz(struct sp_app *app, struct sp_req *req, struct sp_resp *resp,
                     const struct sp_session *s);
 void sp_web_static(struct sp_app *app, struct sp_req *req, struct sp_resp *resp,
