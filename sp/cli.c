@@ -28,6 +28,9 @@ static const struct cli_cmd commands[] = {
      sp_cli_delegation},
     {"pin", "issue a PIN at the office, convert, revoke, show (pin issue|approve|revoke|status)",
      sp_cli_pin},
+    {"register",
+     "the SPID transaction register store: export|verify|prune (not yet fed by the SAML paths)",
+     sp_cli_register},
     {"audit", "verify or export the hash-chained audit trail (audit verify|export)", sp_cli_audit},
     {NULL, NULL, NULL},
 };

@@ -186,6 +186,17 @@ static const char *const migrations[] = {
     "  next_at INTEGER NOT NULL, created_at INTEGER NOT NULL, sent_at INTEGER,"
     "  last_error TEXT);"
     "CREATE INDEX outbox_due ON outbox(state, next_at);",
+
+    /* 5: the index of the transaction register (register.h): one row per day
+     * segment file, never one per message; the anchor that pruning leaves */
+    "CREATE TABLE register_days ("
+    "  day TEXT PRIMARY KEY,"
+    "  first_seq INTEGER NOT NULL, last_seq INTEGER NOT NULL, last_hash TEXT NOT NULL,"
+    "  records INTEGER NOT NULL, bytes INTEGER NOT NULL) WITHOUT ROWID;"
+    "CREATE TABLE register_anchor ("
+    "  one INTEGER PRIMARY KEY CHECK (one = 1),"
+    "  seq INTEGER NOT NULL, hash TEXT NOT NULL, first_day TEXT NOT NULL,"
+    "  pruned_at INTEGER NOT NULL);",
 };
 
 #define SP_DB_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))

@@ -40,6 +40,7 @@ int sp_cli_check_metadata(int argc, char **argv); /* cli_check_metadata.c */
 int sp_cli_check_cert(int argc, char **argv);     /* cli_check_cert.c */
 int sp_cli_audit(int argc, char **argv);          /* cli_audit.c */
 int sp_cli_pin(int argc, char **argv);            /* cli_pin.c */
+int sp_cli_register(int argc, char **argv);       /* cli_register.c */
 int sp_cli_user(int argc, char **argv);           /* cli_admin.c */
 int sp_cli_org(int argc, char **argv);            /* cli_admin.c */
 int sp_cli_role(int argc, char **argv);           /* cli_admin.c */
