@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "sp/roles.h"
+#include "sp/str.h"
 
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -127,25 +128,10 @@ bool sp_delegation_active(const struct sp_delegation *d, int64_t now)
     return period_active(d->valid_from, d->valid_to, d->revoked_at, now);
 }
 
-static bool token_is(const char *tok, size_t n, const char *s)
-{
-    return s != NULL && strlen(s) == n && strncmp(tok, s, n) == 0;
-}
-
 bool sp_scope_covers(const char *scopes, const char *service_id, const char *family)
 {
-    for (const char *p = scopes ? scopes : ""; *p;) {
-        size_t n;
-        while (*p == ' ' || *p == ',')
-            p++;
-        n = strcspn(p, " ,");
-        if (n == 0)
-            break;
-        if (token_is(p, n, "*") || token_is(p, n, service_id) || token_is(p, n, family))
-            return true;
-        p += n;
-    }
-    return false;
+    return sp_str_list_has(scopes, "*") || sp_str_list_has(scopes, service_id) ||
+           sp_str_list_has(scopes, family);
 }
 
 void sp_org_cleanup(struct sp_org *o)

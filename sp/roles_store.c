@@ -25,6 +25,7 @@
 #include "sp/log.h"
 #include "sp/mem.h"
 #include "sp/roles.h"
+#include "sp/str.h"
 #include "sp/ttl_cache.h"
 
 #define SP_ROLES_CACHE_SEC 5
@@ -657,20 +658,6 @@ static enum sp_err deleg_revoke_row(struct sp_db *db, int64_t id, const char *by
     return rc;
 }
 
-/* "*" among the scope tokens. */
-static bool scope_has_all(const char *scopes)
-{
-    for (const char *p = scopes; *p;) {
-        size_t n = strcspn(p, " ,");
-        if (n == 1 && *p == '*')
-            return true;
-        p += n;
-        while (*p == ' ' || *p == ',')
-            p++;
-    }
-    return false;
-}
-
 static enum sp_err deleg_check(struct sp_db *db, struct sp_delegation *d,
                                const struct sp_deleg_limits *lim, struct sp_buf *why)
 {
@@ -700,7 +687,7 @@ static enum sp_err deleg_check(struct sp_db *db, struct sp_delegation *d,
             p++;
     }
     if ((d->type == SP_DELEG_PATRONATO_MANDATE || d->type == SP_DELEG_CAF_MANDATE) &&
-        scope_has_all(d->scopes))
+        sp_str_list_has(d->scopes, "*"))
         return refuse(why, SP_ERR_INVALID,
                       "a mandate covers a named procedure or service family, not \"*\"");
     if (d->type == SP_DELEG_CAF_MANDATE && ntok != 1)
@@ -952,37 +939,50 @@ static void deleg_from_row(sqlite3_stmt *st, struct sp_delegation *d)
     d->revoke_reason = sp_db_column_dup(st, 14);
 }
 
-static enum sp_err read_roles(struct sp_db *db, sqlite3_stmt *st, struct sp_role_list *out)
+/* Step st to the end, appending one element of size per row (filled by
+ * from_row) to the growing array *v of *n elements. */
+static enum sp_err read_rows(struct sp_db *db, sqlite3_stmt *st, void **v, unsigned *n, size_t size,
+                             void (*from_row)(sqlite3_stmt *, void *), const char *what)
 {
     unsigned cap = 0;
     int r;
 
     while ((r = sqlite3_step(st)) == SQLITE_ROW) {
-        if (out->n == cap) {
+        if (*n == cap) {
             cap = cap ? cap * 2 : 8;
-            out->v = sp_xrealloc(out->v, cap * sizeof(*out->v));
+            *v = sp_xrealloc(*v, cap * size);
         }
-        role_from_row(st, &out->v[out->n++]);
+        from_row(st, (char *)*v + (size_t)(*n)++ * size);
     }
     sp_db_done(st);
-    return r == SQLITE_DONE ? SP_OK : sp_db_fail(db, "roles read");
+    return r == SQLITE_DONE ? SP_OK : sp_db_fail(db, what);
+}
+
+static void role_row(sqlite3_stmt *st, void *r)
+{
+    role_from_row(st, r);
+}
+
+static void deleg_row(sqlite3_stmt *st, void *d)
+{
+    deleg_from_row(st, d);
+}
+
+static enum sp_err read_roles(struct sp_db *db, sqlite3_stmt *st, struct sp_role_list *out)
+{
+    void *v = out->v;
+    enum sp_err rc = read_rows(db, st, &v, &out->n, sizeof(*out->v), role_row, "roles read");
+    out->v = v;
+    return rc;
 }
 
 static enum sp_err read_delegations(struct sp_db *db, sqlite3_stmt *st,
                                     struct sp_delegation_list *out)
 {
-    unsigned cap = 0;
-    int r;
-
-    while ((r = sqlite3_step(st)) == SQLITE_ROW) {
-        if (out->n == cap) {
-            cap = cap ? cap * 2 : 8;
-            out->v = sp_xrealloc(out->v, cap * sizeof(*out->v));
-        }
-        deleg_from_row(st, &out->v[out->n++]);
-    }
-    sp_db_done(st);
-    return r == SQLITE_DONE ? SP_OK : sp_db_fail(db, "delegations read");
+    void *v = out->v;
+    enum sp_err rc = read_rows(db, st, &v, &out->n, sizeof(*out->v), deleg_row, "delegations read");
+    out->v = v;
+    return rc;
 }
 
 enum sp_err sp_roles_list(struct sp_db *db, const char *cf, const char *org, bool all,

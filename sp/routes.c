@@ -68,21 +68,6 @@ static bool route_match(const struct route *r, const char *path)
     return r->prefix ? sp_str_has_prefix(path, r->path) : strcmp(path, r->path) == 0;
 }
 
-/* True when ip is one of the space-separated addresses in list. */
-static bool ip_listed(const char *list, const char *ip)
-{
-    size_t len = strlen(ip);
-    for (const char *p = list; *p;) {
-        size_t n = strcspn(p, " ,\t");
-        if (n == len && strncmp(p, ip, n) == 0)
-            return true;
-        p += n;
-        while (*p == ' ' || *p == ',' || *p == '\t')
-            p++;
-    }
-    return false;
-}
-
 /*
  * Behind a trusted front proxy the browser's address is the last entry of
  * X-Forwarded-For (the one that proxy wrote); from anyone else the header
@@ -94,7 +79,7 @@ static void forwarded_ip(const struct sp_app *app, struct sp_req *req, char out[
     unsigned char addr[16];
 
     if (app->cfg->trusted_proxies[0] == '\0' || req->client_ip == NULL ||
-        !ip_listed(app->cfg->trusted_proxies, req->client_ip))
+        !sp_str_list_has(app->cfg->trusted_proxies, req->client_ip))
         return;
     xff = sp_req_header(req, "X-Forwarded-For");
     if (xff == NULL)

@@ -302,3 +302,20 @@ bad:
     out->data[start] = '\0';
     return SP_ERR_INVALID;
 }
+
+bool sp_str_list_has(const char *list, const char *word)
+{
+    size_t len = word ? strlen(word) : 0;
+
+    if (len == 0)
+        return false;
+    for (const char *p = list ? list : ""; *p;) {
+        size_t n = strcspn(p, " ,\t");
+        if (n == len && strncmp(p, word, n) == 0)
+            return true;
+        p += n;
+        while (*p == ' ' || *p == ',' || *p == '\t')
+            p++;
+    }
+    return false;
+}

@@ -66,20 +66,6 @@ static void tickets_init(void)
                                ticket_cleanup);
 }
 
-static bool ip_listed(const char *list, const char *ip)
-{
-    size_t len = ip ? strlen(ip) : 0;
-    for (const char *p = list; len && *p;) {
-        size_t n = strcspn(p, " ,\t");
-        if (n == len && strncmp(p, ip, n) == 0)
-            return true;
-        p += n;
-        while (*p == ' ' || *p == ',' || *p == '\t')
-            p++;
-    }
-    return false;
-}
-
 /* The client certificate (and chain) of this request into der / chain_pem. */
 static bool cns_certificate(struct sp_app *app, struct sp_req *req, struct sp_buf *der,
                             struct sp_buf *chain_pem)
@@ -101,7 +87,7 @@ static bool cns_certificate(struct sp_app *app, struct sp_req *req, struct sp_bu
         const char *h = sp_req_header(req, app->cfg->cns_proxy_header);
         if (h == NULL || h[0] == '\0')
             return false;
-        if (!ip_listed(app->cfg->trusted_proxies, req->peer_ip)) {
+        if (!sp_str_list_has(app->cfg->trusted_proxies, req->peer_ip)) {
             sp_warn("CNS: %s header from %s, which is not a trusted proxy: ignored",
                     app->cfg->cns_proxy_header, req->peer_ip ? req->peer_ip : "?");
             return false;

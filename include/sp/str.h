@@ -23,6 +23,9 @@ bool sp_str_eq_ct(const char *a, const char *b);
 bool sp_mem_eq_ct(const void *a, const void *b, size_t n);
 bool sp_str_has_prefix(const char *s, const char *prefix);
 bool sp_str_eq(const char *a, const char *b); /* NULL-safe strcmp()==0 */
+/* True when word is one of the items of list (separated by spaces, tabs or
+ * commas), e.g. trusted proxy addresses or delegation scopes. */
+bool sp_str_list_has(const char *list, const char *word);
 
 /* Copy with truncation; always NUL-terminates when size > 0. Returns strlen(src). */
 size_t sp_strlcpy(char *dst, const char *src, size_t size);

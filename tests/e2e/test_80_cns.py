@@ -191,7 +191,7 @@ NO_TLS_SIGNATURE = ("bad_key_usage", "signature")
 def test_keys_that_cannot_sign_end_the_handshake(env, pki, card):
     with pytest.raises(requests.exceptions.ConnectionError):
         tls_login(env, pki, card)
-    # and no session came of it
+    # the service stays up for the next card
     assert requests.get(env.sp.url("/healthz"), timeout=TIMEOUT).status_code == 200
 
 
