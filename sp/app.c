@@ -22,6 +22,7 @@
 #include "sp/log.h"
 #include "sp/mem.h"
 #include "sp/metadata.h"
+#include "sp/register.h"
 #include "sp/saml.h"
 #include "sp/session.h"
 #include "sp/str.h"
@@ -35,6 +36,7 @@ enum sp_err sp_app_init(struct sp_app *app, const struct sp_config *cfg, struct 
 
     memset(app, 0, sizeof(*app));
     app->cfg = cfg;
+    pthread_mutex_init(&app->idps_lock, NULL);
     sp_buf_init(&key, SP_CERT_MAX_PEM_BYTES);
     sp_buf_init(&cert, SP_CERT_MAX_PEM_BYTES);
     sp_buf_init(&md, SP_METADATA_MAX_BYTES);
@@ -48,8 +50,8 @@ enum sp_err sp_app_init(struct sp_app *app, const struct sp_config *cfg, struct 
         rc = sp_metadata_build(cfg, sp_buf_str(&key), sp_buf_str(&cert), &md, err);
     if (rc != SP_OK)
         goto out;
-    app->idps = sp_idp_set_new(cfg, sp_buf_str(&md), sp_buf_str(&key), sp_buf_str(&cert));
-    if (app->idps == NULL) {
+    app->idps_current = sp_idp_set_new(cfg, sp_buf_str(&md), sp_buf_str(&key), sp_buf_str(&cert));
+    if (app->idps_current == NULL) {
         sp_buf_addf(err, "cannot load the IdP metadata in %s (see the log above)",
                     cfg->idp_metadata);
         rc = SP_ERR_CONFIG;
@@ -70,6 +72,13 @@ enum sp_err sp_app_init(struct sp_app *app, const struct sp_config *cfg, struct 
         rc = SP_ERR_DB;
         goto out;
     }
+    sp_buf_reset(&dbpath);
+    sp_buf_addf(&dbpath, "%s/register", cfg->data_dir);
+    app->reg = sp_register_open(sp_buf_str(&dbpath), app->db, err);
+    if (app->reg == NULL) {
+        rc = SP_ERR_IO;
+        goto out;
+    }
     app->metadata_len = md.len;
     app->metadata_xml = sp_buf_detach(&md);
     app->acs_url = sp_config_acs_url(cfg);
@@ -81,7 +90,6 @@ enum sp_err sp_app_init(struct sp_app *app, const struct sp_config *cfg, struct 
     }
     app->saml.cfg = cfg;
     app->saml.db = app->db;
-    app->saml.idps = app->idps;
     app->saml.acs_url = app->acs_url;
     if (cfg->cns_ca_dir[0] != '\0') {
         struct sp_cns_settings cs = {cfg->cns_ca_dir, cfg->cns_policies, cfg->cns_soft_fail,
@@ -100,6 +108,25 @@ out:
     if (rc != SP_OK)
         sp_app_cleanup(app);
     return rc;
+}
+
+struct sp_idp_set *sp_app_idps(struct sp_app *app)
+{
+    struct sp_idp_set *set;
+    pthread_mutex_lock(&app->idps_lock);
+    set = sp_idp_set_ref(app->idps_current);
+    pthread_mutex_unlock(&app->idps_lock);
+    return set;
+}
+
+void sp_app_idps_swap(struct sp_app *app, struct sp_idp_set *set)
+{
+    struct sp_idp_set *old;
+    pthread_mutex_lock(&app->idps_lock);
+    old = app->idps_current;
+    app->idps_current = set;
+    pthread_mutex_unlock(&app->idps_lock);
+    sp_idp_set_free(&old); /* freed now, or by the last request still using it */
 }
 
 /*
@@ -207,8 +234,10 @@ void sp_app_cleanup(struct sp_app *app)
     free(app->notify);
     sp_cns_free(&app->cns);
     app_stop_maintenance(app);
+    sp_register_free(&app->reg);
     sp_db_close(&app->db);
-    sp_idp_set_free(&app->idps);
+    sp_idp_set_free(&app->idps_current);
+    pthread_mutex_destroy(&app->idps_lock);
     free(app->metadata_xml);
     free(app->acs_url);
     free(app->slo_url);

@@ -185,7 +185,7 @@ int sp_cli_serve(int argc, char **argv)
     }
     if (check) {
         printf("configuration OK (%s): %u IdP(s), entity ID %s\n", cfg->source,
-               sp_idp_set_count(app.idps), cfg->entity_id);
+               sp_idp_set_count(app.idps_current), cfg->entity_id);
         status = 0;
         goto out;
     }
@@ -202,7 +202,7 @@ int sp_cli_serve(int argc, char **argv)
             goto out;
     }
     sp_info("spid-sp listening on %s:%u, public URL %s, %u IdP(s)", cfg->listen, sp_http_port(http),
-            cfg->base_url, sp_idp_set_count(app.idps));
+            cfg->base_url, sp_idp_set_count(app.idps_current));
     if (cfg->test_hooks)
         sp_warnx("test hooks are enabled: never use this configuration in production");
     sp_http_wait_for_signal();

@@ -274,6 +274,7 @@ struct sp_idp_set *sp_idp_set_new(const struct sp_config *cfg, const char *sp_me
     enum sp_err rc = SP_OK;
     char *paths = NULL, *save = NULL, *cert_copy = NULL;
 
+    set->refs = 1;
     set->idps = sp_xcalloc(SP_MAX_IDPS, sizeof(*set->idps));
     set->server = lasso_server_new_from_buffers(sp_metadata_xml, key_pem, NULL, cert_pem);
     if (set->server == NULL) {
@@ -309,10 +310,19 @@ out:
     return set;
 }
 
+struct sp_idp_set *sp_idp_set_ref(struct sp_idp_set *set)
+{
+    __atomic_add_fetch(&set->refs, 1, __ATOMIC_RELAXED);
+    return set;
+}
+
 void sp_idp_set_free(struct sp_idp_set **setp)
 {
     struct sp_idp_set *set = setp ? *setp : NULL;
     if (set == NULL)
+        return;
+    *setp = NULL;
+    if (__atomic_sub_fetch(&set->refs, 1, __ATOMIC_ACQ_REL) > 0)
         return;
     for (unsigned i = 0; i < set->n_idps; i++) {
         struct sp_idp_info *p = &set->idps[i];

@@ -29,6 +29,7 @@ struct sp_idp_info {
 };
 
 struct sp_idp_set {
+    int refs; /* __atomic; the set is freed when it drops to 0 */
     LassoServer *server;      /* one reference, shared read-only by request threads */
     struct sp_signer *signer; /* our key, for HTTP-Redirect signatures */
     struct sp_idp_info *idps;

@@ -33,7 +33,8 @@
 /* Every IdP, in a new random order on each render (BT-03). */
 static void index_idp_list(struct sp_app *app, const char *next, struct sp_buf *out)
 {
-    unsigned n = sp_idp_set_count(app->idps);
+    struct sp_idp_set *idps = sp_app_idps(app);
+    unsigned n = sp_idp_set_count(idps);
     unsigned *order = sp_xcalloc(n ? n : 1, sizeof(*order));
     struct sp_buf href;
 
@@ -48,7 +49,7 @@ static void index_idp_list(struct sp_app *app, const char *next, struct sp_buf *
     }
     sp_buf_init(&href, 8192);
     for (unsigned k = 0; k < n; k++) {
-        const char *eid = sp_idp_set_entity(app->idps, order[k]);
+        const char *eid = sp_idp_set_entity(idps, order[k]);
         sp_buf_reset(&href);
         sp_buf_adds(&href, "/spid/login?idp=");
         sp_url_encode(&href, eid, strlen(eid));
@@ -59,11 +60,12 @@ static void index_idp_list(struct sp_app *app, const char *next, struct sp_buf *
         sp_buf_adds(out, "\" data-idp=\"");
         sp_html_escape(out, eid);
         sp_buf_adds(out, "\">");
-        sp_html_escape(out, sp_idp_set_display_name(app->idps, order[k]));
+        sp_html_escape(out, sp_idp_set_display_name(idps, order[k]));
         sp_buf_adds(out, "</a></li>\n");
     }
     sp_buf_cleanup(&href);
     free(order);
+    sp_idp_set_free(&idps);
 }
 
 /* The PIN and CNS entries of the login page (only what is enabled). */
@@ -121,6 +123,14 @@ void sp_web_index(struct sp_app *app, struct sp_req *req, struct sp_resp *resp,
     }
     sp_buf_cleanup(&list);
     sp_buf_cleanup(&other);
+}
+
+static unsigned idps_loaded(struct sp_app *app)
+{
+    struct sp_idp_set *idps = sp_app_idps(app);
+    unsigned n = sp_idp_set_count(idps);
+    sp_idp_set_free(&idps);
+    return n;
 }
 
 void sp_web_metadata(struct sp_app *app, struct sp_req *req, struct sp_resp *resp,
@@ -224,7 +234,7 @@ void sp_web_metrics(struct sp_app *app, struct sp_req *req, struct sp_resp *resp
     sp_buf_addf(&resp->body, "# TYPE spid_sp_sessions_active gauge\nspid_sp_sessions_active %lld\n",
                 (long long)sp_session_count_active(app->db, now, app->cfg->session_idle_sec));
     sp_buf_addf(&resp->body, "# TYPE spid_sp_idps_loaded gauge\nspid_sp_idps_loaded %u\n",
-                sp_idp_set_count(app->idps));
+                idps_loaded(app));
     if (sp_outbox_counts(app->db, &oc) == SP_OK)
         sp_buf_addf(&resp->body,
                     "# TYPE spid_sp_outbox_messages gauge\n"

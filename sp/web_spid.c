@@ -81,6 +81,7 @@ void sp_web_spid_login(struct sp_app *app, struct sp_req *req, struct sp_resp *r
     struct sp_authn_request ar;
     struct sp_authn_pending pend;
     uint64_t level = cfg->default_level;
+    struct sp_idp_set *idps = NULL;
     enum sp_err rc;
     (void)s;
 
@@ -94,25 +95,26 @@ void sp_web_spid_login(struct sp_app *app, struct sp_req *req, struct sp_resp *r
         login_bad(resp, 400, "Scegliere un gestore di identità SPID.", "no idp parameter");
         return;
     }
-    if (!sp_idp_set_has(app->idps, idp)) {
+    idps = sp_app_idps(app);
+    if (!sp_idp_set_has(idps, idp)) {
         login_bad(resp, 400, "Il gestore di identità indicato non è tra quelli ammessi.",
                   "unknown IdP");
-        return;
+        goto out;
     }
     if (level_s != NULL && sp_parse_uint(level_s, 1, 3, &level) != SP_OK) {
         login_bad(resp, 400, "Il livello SPID richiesto deve essere 1, 2 o 3.", "bad level");
-        return;
+        goto out;
     }
     if (next == NULL)
         next = "/";
     if (sp_redirect_check(next, &why) != SP_OK) {
         login_bad(resp, 400, "L'indirizzo di ritorno non è una pagina di questo sito.",
                   why ? why : "next is not a local path");
-        return;
+        goto out;
     }
     if (purpose != NULL && !sp_saml_purpose_ok(purpose)) {
         login_bad(resp, 400, "Il tipo di identità richiesto non è valido.", "bad purpose");
-        return;
+        goto out;
     }
 
     sp_rand_token(relay);
@@ -124,7 +126,7 @@ void sp_web_spid_login(struct sp_app *app, struct sp_req *req, struct sp_resp *r
     p.attr_index = cfg->attr_service_index;
     p.relay_state = relay;
     p.binding = cfg->binding;
-    rc = sp_saml_login_build(app->idps, cfg, &p, &ar);
+    rc = sp_saml_login_build(idps, cfg, &p, &ar);
     if (rc != SP_OK) {
         sp_tmpl_error_page(resp, rc == SP_ERR_UNKNOWN_IDP ? 400 : 500, "Accesso non disponibile",
                            "Non è stato possibile preparare la richiesta di accesso per il "
@@ -158,6 +160,7 @@ void sp_web_spid_login(struct sp_app *app, struct sp_req *req, struct sp_resp *r
         sp_resp_redirect(resp, 302, ar.url);
 out:
     sp_authn_request_cleanup(&ar);
+    sp_idp_set_free(&idps);
 }
 
 /* A rejected Response: who it claimed to be is unknown (nothing in it is
@@ -186,6 +189,8 @@ void sp_web_spid_acs(struct sp_app *app, struct sp_req *req, struct sp_resp *res
                      const struct sp_session *s)
 {
     struct sp_acs_result res;
+    struct sp_saml_env env = app->saml;
+    struct sp_idp_set *idps;
     (void)s;
 
     if (sp_req_form_bad(req)) {
@@ -194,9 +199,9 @@ void sp_web_spid_acs(struct sp_app *app, struct sp_req *req, struct sp_resp *res
                            "La risposta ricevuta non è un modulo valido.");
         return;
     }
-    sp_saml_acs_process(&app->saml, sp_req_form(req, "SAMLResponse"),
-                        sp_req_form(req, "RelayState"), sp_req_cookie(req, SP_BINDING_COOKIE),
-                        req->client_ip, &res);
+    env.idps = idps = sp_app_idps(app);
+    sp_saml_acs_process(&env, sp_req_form(req, "SAMLResponse"), sp_req_form(req, "RelayState"),
+                        sp_req_cookie(req, SP_BINDING_COOKIE), req->client_ip, &res);
     if (res.check == SP_CHECK_OK && res.http_status == 302) {
         sp_metrics_inc("spid_sp_spid_logins_total", "idp", res.idp, "outcome", "ok");
         sp_resp_cookie(resp, SP_SESSION_COOKIE, res.session_token, -1, app->session_cookie_flags);
@@ -215,4 +220,5 @@ void sp_web_spid_acs(struct sp_app *app, struct sp_req *req, struct sp_resp *res
         sp_tmpl_error_page(resp, res.http_status, res.title, res.message);
     }
     sp_acs_result_cleanup(&res);
+    sp_idp_set_free(&idps);
 }

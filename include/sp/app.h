@@ -5,6 +5,7 @@
 #ifndef SP_APP_H
 #define SP_APP_H
 
+#include <pthread.h>
 #include <stddef.h>
 
 #include "sp/config.h"
@@ -29,11 +30,14 @@ struct sp_maintenance;
 struct sp_cns;
 struct sp_notify_settings;
 struct sp_outbox_worker;
+struct sp_register;
+struct sp_register_record;
 
 struct sp_app {
     const struct sp_config *cfg;
     struct sp_db *db;
-    struct sp_idp_set *idps;
+    struct sp_idp_set *idps_current; /* under idps_lock; readers use sp_app_idps() */
+    pthread_mutex_t idps_lock;
     char *metadata_xml; /* our signed SP metadata, built once */
     size_t metadata_len;
     char *acs_url;
@@ -45,6 +49,7 @@ struct sp_app {
     struct sp_notify_settings *notify; /* [notify], for the outbox */
     struct sp_outbox_worker *outbox;   /* delivery thread, or NULL */
     struct sp_cns *cns;                /* CNS trust and CRL cache, NULL when disabled */
+    struct sp_register *reg;           /* the SPID transaction register (<data_dir>/register) */
 };
 
 /*
@@ -64,6 +69,23 @@ enum sp_err sp_app_start_maintenance(struct sp_app *app);
 
 /* One maintenance pass on the calling thread (also used by tests). */
 void sp_app_maintain(struct sp_app *app);
+
+/*
+ * The IdP set in force, with a reference for the caller: drop it with
+ * sp_idp_set_free() when the request is done. A refresh may swap in a new
+ * set meanwhile; the caller keeps a consistent view of the old one.
+ */
+struct sp_idp_set *sp_app_idps(struct sp_app *app);
+
+/* Make set (whose reference passes to the app) the set in force. */
+void sp_app_idps_swap(struct sp_app *app, struct sp_idp_set *set);
+
+/*
+ * Keep one SAML message in the transaction register (X-02), durably, before
+ * it is sent or acted upon. A caller that gets anything but SP_OK must not
+ * go on with the exchange (the message would be unrecorded): it answers 500.
+ */
+enum sp_err sp_app_record(struct sp_app *app, const struct sp_register_record *rec);
 
 /* The HTTP handler (sp_http_handler_fn) over the route table of routes.c. */
 void sp_app_handle(void *app, struct sp_req *req, struct sp_resp *resp);

@@ -34,6 +34,14 @@ void sp_saml_global_cleanup(void);
  */
 struct sp_idp_set *sp_idp_set_new(const struct sp_config *cfg, const char *sp_metadata_xml,
                                   const char *key_pem, const char *cert_pem);
+
+/*
+ * A set is reference counted so that a refreshed set can replace it while
+ * requests still use the old one: sp_idp_set_ref adds a reference (atomic,
+ * any thread) and returns set; sp_idp_set_free drops the caller's reference
+ * (the set is freed with the last one) and sets *set to NULL.
+ */
+struct sp_idp_set *sp_idp_set_ref(struct sp_idp_set *set);
 void sp_idp_set_free(struct sp_idp_set **set);
 
 /* Number of IdPs and their entity IDs (borrowed, valid while the set lives). */

@@ -1,0 +1,17 @@
+/*
+ * app_register: the daemon's side of the SPID transaction register (X-02).
+ * Every SAML message is appended before the exchange goes on, so no login or
+ * logout happens without its record.
+ */
+#include "sp/app.h"
+#include "sp/log.h"
+#include "sp/register.h"
+
+enum sp_err sp_app_record(struct sp_app *app, const struct sp_register_record *rec)
+{
+    enum sp_err rc = sp_register_append(app->reg, rec, NULL);
+    if (rc != SP_OK)
+        sp_errorx("transaction register: cannot record %s %s: %s", rec->kind, rec->id,
+                  sp_strerror(rc));
+    return rc;
+}
