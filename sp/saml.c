@@ -124,31 +124,57 @@ void sp_saml_global_cleanup(void)
     lasso_shutdown();
 }
 
-/* OrganizationDisplayName (it, else any) of an IdP metadata document. */
-static char *idp_display_name(const char *xml, size_t len, const char *entity_id)
+/* The text of the first node matching expr in an IdP metadata document, trimmed, or NULL. */
+static char *idp_md_text(xmlDoc *doc, const char *expr)
 {
-    xmlDoc *doc = xmlReadMemory(xml, (int)len, NULL, NULL, XML_PARSE_NONET | XML_PARSE_NOBLANKS);
-    xmlXPathContext *xp = NULL;
+    xmlXPathContext *xp = xmlXPathNewContext(doc);
     xmlXPathObject *o = NULL;
-    char *name = NULL;
+    char *text = NULL;
 
-    if (doc == NULL)
-        goto out;
-    xp = xmlXPathNewContext(doc);
+    if (xp == NULL)
+        return NULL;
     xmlXPathRegisterNs(xp, BAD_CAST "md", BAD_CAST "urn:oasis:names:tc:SAML:2.0:metadata");
-    o = xmlXPathEvalExpression(BAD_CAST "//md:Organization/md:OrganizationDisplayName", xp);
+    xmlXPathRegisterNs(xp, BAD_CAST "mdui", BAD_CAST "urn:oasis:names:tc:SAML:metadata:ui");
+    o = xmlXPathEvalExpression(BAD_CAST expr, xp);
     if (o != NULL && o->nodesetval != NULL && o->nodesetval->nodeNr > 0) {
         xmlChar *c = xmlNodeGetContent(o->nodesetval->nodeTab[0]);
         if (c != NULL) {
-            name = sp_str_trim_dup((const char *)c);
+            text = sp_str_trim_dup((const char *)c);
             xmlFree(c);
         }
     }
-out:
     xmlXPathFreeObject(o);
     xmlXPathFreeContext(xp);
-    xmlFreeDoc(doc);
-    return name ? name : sp_xstrdup(entity_id);
+    if (text != NULL && text[0] == '\0') {
+        free(text);
+        text = NULL;
+    }
+    return text;
+}
+
+/*
+ * Display name (OrganizationDisplayName, Italian first, else the entity ID)
+ * and logo (mdui:Logo, https only, else NULL) of an IdP metadata document.
+ */
+static void idp_display(const char *xml, size_t len, const char *entity_id, char **name,
+                        char **logo)
+{
+    xmlDoc *doc = xmlReadMemory(xml, (int)len, NULL, NULL, XML_PARSE_NONET | XML_PARSE_NOBLANKS);
+
+    *name = *logo = NULL;
+    if (doc != NULL) {
+        *name = idp_md_text(doc, "//md:Organization/md:OrganizationDisplayName[@xml:lang='it']");
+        if (*name == NULL)
+            *name = idp_md_text(doc, "//md:Organization/md:OrganizationDisplayName");
+        *logo = idp_md_text(doc, "//md:IDPSSODescriptor/md:Extensions/mdui:UIInfo/mdui:Logo");
+        if (*logo != NULL && !sp_str_has_prefix(*logo, "https://")) {
+            free(*logo);
+            *logo = NULL;
+        }
+        xmlFreeDoc(doc);
+    }
+    if (*name == NULL)
+        *name = sp_xstrdup(entity_id);
 }
 
 static char *provider_md(LassoProvider *p, const char *key)
@@ -196,7 +222,7 @@ static enum sp_err idp_add_file(struct sp_idp_set *set, const char *path, LassoK
         LassoProvider *p = lasso_server_get_provider(set->server, eid);
         struct sp_idp_info *info = &set->idps[set->n_idps++];
         info->entity_id = sp_xstrdup(eid);
-        info->display_name = idp_display_name(sp_buf_str(&xml), xml.len, eid);
+        idp_display(sp_buf_str(&xml), xml.len, eid, &info->display_name, &info->logo);
         info->sso_redirect = provider_md(p, "SingleSignOnService HTTP-Redirect");
         info->sso_post = provider_md(p, "SingleSignOnService HTTP-POST");
         info->slo_redirect = provider_md(p, "SingleLogoutService HTTP-Redirect");
@@ -328,6 +354,7 @@ void sp_idp_set_free(struct sp_idp_set **setp)
         struct sp_idp_info *p = &set->idps[i];
         free(p->entity_id);
         free(p->display_name);
+        free(p->logo);
         free(p->sso_redirect);
         free(p->sso_post);
         free(p->slo_redirect);
@@ -355,6 +382,11 @@ const char *sp_idp_set_entity(const struct sp_idp_set *set, unsigned i)
 const char *sp_idp_set_display_name(const struct sp_idp_set *set, unsigned i)
 {
     return i < set->n_idps ? set->idps[i].display_name : NULL;
+}
+
+const char *sp_idp_set_logo(const struct sp_idp_set *set, unsigned i)
+{
+    return i < set->n_idps ? set->idps[i].logo : NULL;
 }
 
 const struct sp_idp_info *sp_idp_set_find(const struct sp_idp_set *set, const char *entity_id)

@@ -21,6 +21,7 @@
 struct sp_idp_info {
     char *entity_id;
     char *display_name;
+    char *logo;         /* mdui:Logo https URL, or NULL */
     char *sso_redirect; /* SingleSignOnService Location per binding, or NULL */
     char *sso_post;
     char *slo_redirect;
@@ -29,7 +30,7 @@ struct sp_idp_info {
 };
 
 struct sp_idp_set {
-    int refs; /* __atomic; the set is freed when it drops to 0 */
+    int refs;                 /* __atomic; the set is freed when it drops to 0 */
     LassoServer *server;      /* one reference, shared read-only by request threads */
     struct sp_signer *signer; /* our key, for HTTP-Redirect signatures */
     struct sp_idp_info *idps;

@@ -49,6 +49,8 @@ unsigned sp_idp_set_count(const struct sp_idp_set *set);
 const char *sp_idp_set_entity(const struct sp_idp_set *set, unsigned i);
 /* Display name of IdP i (OrganizationDisplayName, else entity ID); borrowed. */
 const char *sp_idp_set_display_name(const struct sp_idp_set *set, unsigned i);
+/* Logo of IdP i (an https URL from mdui:Logo in its metadata), or NULL; borrowed. */
+const char *sp_idp_set_logo(const struct sp_idp_set *set, unsigned i);
 bool sp_idp_set_has(const struct sp_idp_set *set, const char *entity_id);
 
 struct sp_xmlsig_keys;
