@@ -50,7 +50,8 @@ enum sp_err sp_app_init(struct sp_app *app, const struct sp_config *cfg, struct 
         rc = sp_metadata_build(cfg, sp_buf_str(&key), sp_buf_str(&cert), &md, err);
     if (rc != SP_OK)
         goto out;
-    app->idps_current = sp_idp_set_new(cfg, sp_buf_str(&md), sp_buf_str(&key), sp_buf_str(&cert));
+    app->idps_current =
+        sp_idp_set_new(cfg, sp_buf_str(&md), sp_buf_str(&key), sp_buf_str(&cert), NULL, 0);
     if (app->idps_current == NULL) {
         sp_buf_addf(err, "cannot load the IdP metadata in %s (see the log above)",
                     cfg->idp_metadata);

@@ -185,24 +185,47 @@ static char *provider_md(LassoProvider *p, const char *key)
     return r;
 }
 
-static enum sp_err idp_add_file(struct sp_idp_set *set, const char *path, LassoKey *sign_key)
+/* The entityID of a document whose root is an md:EntityDescriptor, or NULL. */
+static char *root_entity_id(const char *xml, size_t len)
 {
-    struct sp_buf xml;
+    xmlDoc *doc = xmlReadMemory(xml, (int)len, NULL, NULL, XML_PARSE_NONET);
+    xmlNode *root = doc ? xmlDocGetRootElement(doc) : NULL;
+    char *eid = NULL;
+
+    if (root != NULL && xmlStrEqual(root->name, BAD_CAST "EntityDescriptor")) {
+        xmlChar *v = xmlGetProp(root, BAD_CAST "entityID");
+        if (v != NULL)
+            eid = sp_xstrdup((const char *)v);
+        xmlFree(v);
+    }
+    xmlFreeDoc(doc);
+    return eid;
+}
+
+/*
+ * Add the IdP(s) of one metadata document (an EntityDescriptor, as a file or
+ * as extracted from a verified registry aggregate); origin names it in logs
+ * and in the registry view. An entity ID already loaded is skipped with a
+ * warning: the first source wins (local files are loaded first, TI-01).
+ */
+static enum sp_err idp_add_buffer(struct sp_idp_set *set, const char *xml, size_t len,
+                                  const char *origin, LassoKey *sign_key)
+{
     GList *before = NULL;
-    enum sp_err rc;
+    enum sp_err rc = SP_OK;
+    char *eid0 = root_entity_id(xml, len);
     int lrc;
 
-    sp_buf_init(&xml, SP_MAX_METADATA_BYTES);
-    rc = sp_file_read(path, &xml);
-    if (rc != SP_OK) {
-        sp_errorx("cannot read IdP metadata %s: %s", path, sp_strerror(rc));
+    /* a duplicate entity ID would silently replace the provider in lasso */
+    if (eid0 != NULL && sp_idp_set_has(set, eid0)) {
+        sp_warn("IdP %s from %s is already loaded from another source: skipped", eid0, origin);
         goto out;
     }
     before = g_hash_table_get_keys(set->server->providers);
-    lrc = lasso_server_add_provider_from_buffer(set->server, LASSO_PROVIDER_ROLE_IDP,
-                                                sp_buf_str(&xml), NULL, NULL);
+    lrc = lasso_server_add_provider_from_buffer(set->server, LASSO_PROVIDER_ROLE_IDP, xml, NULL,
+                                                NULL);
     if (lrc != 0) {
-        sp_errorx("IdP metadata %s rejected by lasso: %s", path, lasso_strerror(lrc));
+        sp_errorx("IdP metadata %s rejected by lasso: %s", origin, lasso_strerror(lrc));
         rc = SP_ERR_SAML;
         goto out;
     }
@@ -222,23 +245,39 @@ static enum sp_err idp_add_file(struct sp_idp_set *set, const char *path, LassoK
         LassoProvider *p = lasso_server_get_provider(set->server, eid);
         struct sp_idp_info *info = &set->idps[set->n_idps++];
         info->entity_id = sp_xstrdup(eid);
-        idp_display(sp_buf_str(&xml), xml.len, eid, &info->display_name, &info->logo);
+        info->origin = sp_xstrdup(origin);
+        idp_display(xml, len, eid, &info->display_name, &info->logo);
         info->sso_redirect = provider_md(p, "SingleSignOnService HTTP-Redirect");
         info->sso_post = provider_md(p, "SingleSignOnService HTTP-POST");
         info->slo_redirect = provider_md(p, "SingleLogoutService HTTP-Redirect");
         info->slo_post = provider_md(p, "SingleLogoutService HTTP-POST");
-        info->keys = sp_xmlsig_keys_from_metadata(sp_buf_str(&xml), xml.len, eid);
+        info->keys = sp_xmlsig_keys_from_metadata(xml, len, eid);
         if (info->keys == NULL) {
             rc = SP_ERR_CONFIG; /* an IdP whose assertions cannot be verified is useless */
             break;
         }
         if (sign_key != NULL)
             lasso_provider_set_server_signing_key(p, sign_key);
-        sp_info("loaded IdP %s from %s", eid, path);
+        sp_info("loaded IdP %s from %s", eid, origin);
     }
     g_list_free(keys);
 out:
+    free(eid0);
     g_list_free(before);
+    return rc;
+}
+
+static enum sp_err idp_add_file(struct sp_idp_set *set, const char *path, LassoKey *sign_key)
+{
+    struct sp_buf xml;
+    enum sp_err rc;
+
+    sp_buf_init(&xml, SP_MAX_METADATA_BYTES);
+    rc = sp_file_read(path, &xml);
+    if (rc != SP_OK)
+        sp_errorx("cannot read IdP metadata %s: %s", path, sp_strerror(rc));
+    else
+        rc = idp_add_buffer(set, sp_buf_str(&xml), xml.len, path, sign_key);
     sp_buf_cleanup(&xml);
     return rc;
 }
@@ -248,7 +287,8 @@ static int name_cmp(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-static enum sp_err idp_add_path(struct sp_idp_set *set, const char *path, LassoKey *key)
+static enum sp_err idp_add_path(struct sp_idp_set *set, const char *path, LassoKey *key,
+                                bool optional)
 {
     struct stat st;
     DIR *d;
@@ -258,6 +298,10 @@ static enum sp_err idp_add_path(struct sp_idp_set *set, const char *path, LassoK
     enum sp_err rc = SP_OK;
 
     if (stat(path, &st) != 0) {
+        if (optional) { /* the registry provides the IdPs */
+            sp_info("no local IdP metadata at %s", path);
+            return SP_OK;
+        }
         sp_errorx("IdP metadata path %s does not exist", path);
         return SP_ERR_CONFIG;
     }
@@ -293,7 +337,8 @@ static enum sp_err idp_add_path(struct sp_idp_set *set, const char *path, LassoK
 }
 
 struct sp_idp_set *sp_idp_set_new(const struct sp_config *cfg, const char *sp_metadata_xml,
-                                  const char *key_pem, const char *cert_pem)
+                                  const char *key_pem, const char *cert_pem,
+                                  const struct sp_idp_source *extra, unsigned n_extra)
 {
     struct sp_idp_set *set = sp_xcalloc(1, sizeof(*set));
     LassoKey *key = NULL;
@@ -321,9 +366,12 @@ struct sp_idp_set *sp_idp_set_new(const struct sp_config *cfg, const char *sp_me
     paths = sp_xstrdup(cfg->idp_metadata);
     for (char *tok = strtok_r(paths, " \t,", &save); tok != NULL && rc == SP_OK;
          tok = strtok_r(NULL, " \t,", &save))
-        rc = idp_add_path(set, tok, key);
+        rc = idp_add_path(set, tok, key, n_extra > 0);
+    for (unsigned i = 0; i < n_extra && rc == SP_OK; i++)
+        rc = idp_add_buffer(set, extra[i].xml, extra[i].len, extra[i].origin, key);
     if (rc == SP_OK && set->n_idps == 0) {
-        sp_errorx("no IdP metadata found in %s", cfg->idp_metadata);
+        sp_errorx("no IdP metadata found in %s%s", cfg->idp_metadata,
+                  n_extra > 0 ? " nor in the registry" : "");
         rc = SP_ERR_CONFIG;
     }
 out:
@@ -355,6 +403,7 @@ void sp_idp_set_free(struct sp_idp_set **setp)
         free(p->entity_id);
         free(p->display_name);
         free(p->logo);
+        free(p->origin);
         free(p->sso_redirect);
         free(p->sso_post);
         free(p->slo_redirect);
@@ -382,6 +431,11 @@ const char *sp_idp_set_entity(const struct sp_idp_set *set, unsigned i)
 const char *sp_idp_set_display_name(const struct sp_idp_set *set, unsigned i)
 {
     return i < set->n_idps ? set->idps[i].display_name : NULL;
+}
+
+const char *sp_idp_set_origin(const struct sp_idp_set *set, unsigned i)
+{
+    return i < set->n_idps ? set->idps[i].origin : NULL;
 }
 
 const char *sp_idp_set_logo(const struct sp_idp_set *set, unsigned i)

@@ -22,6 +22,7 @@ struct sp_idp_info {
     char *entity_id;
     char *display_name;
     char *logo;         /* mdui:Logo https URL, or NULL */
+    char *origin;       /* the file it came from, or the registry URL */
     char *sso_redirect; /* SingleSignOnService Location per binding, or NULL */
     char *sso_post;
     char *slo_redirect;

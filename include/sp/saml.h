@@ -9,6 +9,7 @@
 #define SP_SAML_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 #include "sp/config.h"
 #include "sp/err.h"
@@ -26,14 +27,25 @@ struct sp_idp_set;
 enum sp_err sp_saml_global_init(void);
 void sp_saml_global_cleanup(void);
 
+/* One IdP metadata document given in memory (e.g. from the verified registry). */
+struct sp_idp_source {
+    const char *xml; /* a standalone EntityDescriptor */
+    size_t len;
+    const char *origin; /* where it came from, for logs and views */
+};
+
 /*
  * Build the set of trusted IdPs and our SP identity: our metadata (built from
- * cfg and signed with key/cert), and every IdP metadata file in
- * cfg->idp_metadata (files, or directories of *.xml). Shared read-only by the
- * request threads. Returns NULL with a logged reason on failure.
+ * cfg and signed with key/cert), every IdP metadata file in cfg->idp_metadata
+ * (files, or directories of *.xml; a missing path is tolerated when extra
+ * sources are given), then the n_extra documents of extra, whose trust the
+ * caller has established. An entity ID seen twice keeps its first source.
+ * Shared read-only by the request threads. Returns NULL with a logged reason
+ * on failure.
  */
 struct sp_idp_set *sp_idp_set_new(const struct sp_config *cfg, const char *sp_metadata_xml,
-                                  const char *key_pem, const char *cert_pem);
+                                  const char *key_pem, const char *cert_pem,
+                                  const struct sp_idp_source *extra, unsigned n_extra);
 
 /*
  * A set is reference counted so that a refreshed set can replace it while
@@ -49,6 +61,8 @@ unsigned sp_idp_set_count(const struct sp_idp_set *set);
 const char *sp_idp_set_entity(const struct sp_idp_set *set, unsigned i);
 /* Display name of IdP i (OrganizationDisplayName, else entity ID); borrowed. */
 const char *sp_idp_set_display_name(const struct sp_idp_set *set, unsigned i);
+/* Where IdP i was loaded from (a file path or the registry URL); borrowed. */
+const char *sp_idp_set_origin(const struct sp_idp_set *set, unsigned i);
 /* Logo of IdP i (an https URL from mdui:Logo in its metadata), or NULL; borrowed. */
 const char *sp_idp_set_logo(const struct sp_idp_set *set, unsigned i);
 bool sp_idp_set_has(const struct sp_idp_set *set, const char *entity_id);

@@ -58,7 +58,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         fuzz_setup();
     if (sp_file_write_atomic(mdfile, data, size, 0600) != SP_OK)
         abort();
-    set = sp_idp_set_new(cfg, sp_buf_str(&md), sp_buf_str(&key), sp_buf_str(&cert));
+    set = sp_idp_set_new(cfg, sp_buf_str(&md), sp_buf_str(&key), sp_buf_str(&cert), NULL, 0);
     if (set != NULL) {
         /* whatever loaded must be internally consistent */
         for (unsigned i = 0; i < sp_idp_set_count(set); i++)

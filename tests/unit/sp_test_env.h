@@ -125,7 +125,8 @@ static inline void test_env_init(struct test_env *e, const char *extra_ini)
     snprintf(idpmd, sizeof(idpmd), "%s/test-idp.xml", idpdir);
     if (sp_file_write_atomic(idpmd, idpcfg_text.data, idpcfg_text.len, 0644) != SP_OK)
         abort();
-    e->idps = sp_idp_set_new(e->cfg, sp_buf_str(&e->md), sp_buf_str(&e->key), sp_buf_str(&e->cert));
+    e->idps = sp_idp_set_new(e->cfg, sp_buf_str(&e->md), sp_buf_str(&e->key), sp_buf_str(&e->cert),
+                             NULL, 0);
     if (e->idps == NULL)
         abort();
     sp_buf_cleanup(&idpcfg_text);
