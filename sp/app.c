@@ -50,19 +50,16 @@ enum sp_err sp_app_init(struct sp_app *app, const struct sp_config *cfg, struct 
         rc = sp_metadata_build(cfg, sp_buf_str(&key), sp_buf_str(&cert), &md, err);
     if (rc != SP_OK)
         goto out;
-    app->idps_current =
-        sp_idp_set_new(cfg, sp_buf_str(&md), sp_buf_str(&key), sp_buf_str(&cert), NULL, 0);
-    if (app->idps_current == NULL) {
-        sp_buf_addf(err, "cannot load the IdP metadata in %s (see the log above)",
-                    cfg->idp_metadata);
-        rc = SP_ERR_CONFIG;
-        goto out;
-    }
+    app->metadata_len = md.len;
+    app->metadata_xml = sp_buf_detach(&md);
     rc = sp_file_mkdirs(cfg->data_dir, 0700);
     if (rc != SP_OK) {
         sp_buf_addf(err, "%s: cannot create the data directory", cfg->data_dir);
         goto out;
     }
+    rc = sp_app_registry_init(app, sp_buf_str(&key), sp_buf_str(&cert), err);
+    if (rc != SP_OK)
+        goto out;
     {
         char *path = sp_config_db_path(cfg);
         sp_buf_adds(&dbpath, path);
@@ -80,8 +77,6 @@ enum sp_err sp_app_init(struct sp_app *app, const struct sp_config *cfg, struct 
         rc = SP_ERR_IO;
         goto out;
     }
-    app->metadata_len = md.len;
-    app->metadata_xml = sp_buf_detach(&md);
     app->acs_url = sp_config_acs_url(cfg);
     app->slo_url = sp_config_slo_url(cfg);
     if (sp_str_has_prefix(cfg->base_url, "https://")) {
@@ -235,6 +230,7 @@ void sp_app_cleanup(struct sp_app *app)
     free(app->notify);
     sp_cns_free(&app->cns);
     app_stop_maintenance(app);
+    sp_app_registry_stop(app);
     sp_register_free(&app->reg);
     sp_db_close(&app->db);
     sp_idp_set_free(&app->idps_current);

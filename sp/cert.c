@@ -675,3 +675,24 @@ out:
     }
     return rc;
 }
+
+/* Seconds since the epoch of an ASN1_TIME (UTC). */
+bool sp_asn1_time_epoch(const ASN1_TIME *t, int64_t *out)
+{
+    struct tm tm;
+    int64_t y, m, d, era, yoe, doy, doe;
+
+    if (t == NULL || ASN1_TIME_to_tm(t, &tm) != 1)
+        return false;
+    y = (int64_t)tm.tm_year + 1900;
+    m = tm.tm_mon + 1;
+    d = tm.tm_mday;
+    /* days from civil (H. Hinnant) */
+    y -= m <= 2;
+    era = (y >= 0 ? y : y - 399) / 400;
+    yoe = y - era * 400;
+    doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    *out = ((era * 146097 + doe - 719468) * 86400) + tm.tm_hour * 3600 + tm.tm_min * 60 + tm.tm_sec;
+    return true;
+}

@@ -32,6 +32,8 @@ static const struct cli_cmd commands[] = {
      "the SPID transaction register store: export|verify|prune (not yet fed by the SAML paths)",
      sp_cli_register},
     {"audit", "verify or export the hash-chained audit trail (audit verify|export)", sp_cli_audit},
+    {"registry", "download and verify the SPID IdP registry, show the cached copy (fetch|show)",
+     sp_cli_registry},
     {NULL, NULL, NULL},
 };
 

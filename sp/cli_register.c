@@ -132,21 +132,28 @@ static int register_no_args(int argc, char **argv, const char *cmd)
 
 struct register_verify_ctx {
     int64_t problems;
+    int64_t notices;
 };
 
-static void register_print_problem(void *ctxv, const char *day, int64_t seq, const char *what)
+/* Problems (damage, tampering, loss) and notices (an interrupted append's tail) apart. */
+static void register_print_problem(void *ctxv, enum sp_register_finding kind, const char *day,
+                                   int64_t seq, const char *what)
 {
     struct register_verify_ctx *ctx = ctxv;
+    const char *tag = kind == SP_REGISTER_NOTICE ? "notice: " : "";
 
     if (day == NULL) {
         printf("register: %s\n", what);
         return;
     }
-    ctx->problems++;
-    if (seq > 0)
-        printf("register: %s: record %lld: %s\n", day, (long long)seq, what);
+    if (kind == SP_REGISTER_NOTICE)
+        ctx->notices++;
     else
-        printf("register: %s: %s\n", day, what);
+        ctx->problems++;
+    if (seq > 0)
+        printf("register: %s: record %lld: %s%s\n", day, (long long)seq, tag, what);
+    else
+        printf("register: %s: %s%s\n", day, tag, what);
 }
 
 static int register_verify(int argc, char **argv)
@@ -177,11 +184,17 @@ static int register_verify(int argc, char **argv)
         goto out;
     rc = sp_register_verify(env.reg, register_print_problem, &ctx, &records);
     if (rc == SP_OK || rc == SP_ERR_INTEGRITY) {
-        d = json_pack("{s:s, s:I, s:I}", "command", "register verify", "records",
-                      (json_int_t)records, "problems", (json_int_t)ctx.problems);
+        d = json_pack("{s:s, s:I, s:I, s:I}", "command", "register verify", "records",
+                      (json_int_t)records, "problems", (json_int_t)ctx.problems, "notices",
+                      (json_int_t)ctx.notices);
         register_audit(&env, rc == SP_OK ? "ok" : "error", "register verify", d);
     }
-    if (rc == SP_OK) {
+    if (rc == SP_OK && ctx.notices > 0) {
+        printf("transaction register: %lld records, intact; %lld unacknowledged tails of "
+               "interrupted appends outside it (cut by the next append)\n",
+               (long long)records, (long long)ctx.notices);
+        status = REG_EXIT_OK;
+    } else if (rc == SP_OK) {
         printf("transaction register: %lld records, intact\n", (long long)records);
         status = REG_EXIT_OK;
     } else if (rc == SP_ERR_INTEGRITY) {

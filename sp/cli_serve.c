@@ -189,7 +189,7 @@ int sp_cli_serve(int argc, char **argv)
         status = 0;
         goto out;
     }
-    if (sp_app_start_maintenance(&app) != SP_OK)
+    if (sp_app_start_maintenance(&app) != SP_OK || sp_app_registry_start(&app) != SP_OK)
         goto out;
     /* PIN conversion: three documents of up to pin.upload_max_bytes each */
     sp_http_allow_uploads("/pin/convert", 3 * (size_t)cfg->pin_upload_max + 64 * 1024);

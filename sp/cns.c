@@ -41,6 +41,7 @@
 
 #include "sp/b64.h"
 #include "sp/buf.h"
+#include "sp/cert.h"
 #include "sp/cns.h"
 #include "sp/log.h"
 #include "sp/mem.h"
@@ -407,27 +408,6 @@ static void cns_detail(struct sp_cns_result *r, const char *fmt, ...)
     va_end(ap);
 }
 
-/* Seconds since the epoch of an ASN1_TIME (UTC). */
-static bool cns_time_epoch(const ASN1_TIME *t, int64_t *out)
-{
-    struct tm tm;
-    int64_t y, m, d, era, yoe, doy, doe;
-
-    if (t == NULL || ASN1_TIME_to_tm(t, &tm) != 1)
-        return false;
-    y = (int64_t)tm.tm_year + 1900;
-    m = tm.tm_mon + 1;
-    d = tm.tm_mday;
-    /* days from civil (H. Hinnant) */
-    y -= m <= 2;
-    era = (y >= 0 ? y : y - 399) / 400;
-    yoe = y - era * 400;
-    doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    *out = ((era * 146097 + doe - 719468) * 86400) + tm.tm_hour * 3600 + tm.tm_min * 60 + tm.tm_sec;
-    return true;
-}
-
 /* UTF-8 value of entry idx of name; false when unreadable, too long or holding a NUL. */
 static bool cns_entry_utf8(const X509_NAME *name, int idx, char *out, size_t n)
 {
@@ -780,9 +760,9 @@ static bool cns_fresh(const ASN1_GENERALIZEDTIME *this_upd, const ASN1_GENERALIZ
 {
     int64_t t;
 
-    if (!cns_time_epoch(this_upd, &t) || t > now + CNS_CLOCK_SKEW_SEC)
+    if (!sp_asn1_time_epoch(this_upd, &t) || t > now + CNS_CLOCK_SKEW_SEC)
         return false;
-    if (next_upd != NULL && (!cns_time_epoch(next_upd, &t) || t < now - CNS_CLOCK_SKEW_SEC))
+    if (next_upd != NULL && (!sp_asn1_time_epoch(next_upd, &t) || t < now - CNS_CLOCK_SKEW_SEC))
         return false;
     return true;
 }
@@ -990,7 +970,7 @@ static X509_CRL *cns_crl_fetch(struct sp_cns *c, const char *url, X509 *leaf, X5
         snprintf(why, why_len, "%s: CRL outside thisUpdate/nextUpdate", url);
         goto fail;
     }
-    if (next_upd != NULL && cns_time_epoch(next_upd, &t) && t < expires)
+    if (next_upd != NULL && sp_asn1_time_epoch(next_upd, &t) && t < expires)
         expires = t;
     cns_cache_put(c, url, crl, key, expires);
     goto out;

@@ -131,6 +131,15 @@ static const struct opt options[] = {
     U("delegation", "max_per_delegate", deleg_max_per_delegate, "3", 1, 100),
     U("delegation", "online_min_days", deleg_online_min_days, "30", 0, 365),
     U("delegation", "evidence_years", deleg_evidence_years, "5", 1, 50),
+
+    S("registry", "url", registry_url, ""),
+    S("registry", "cert_file", registry_cert_file, ""),
+    U("registry", "refresh", registry_refresh_sec, "3600", 1, 86400),
+    U("registry", "timeout", registry_timeout_sec, "20", 1, 300),
+    S("registry", "ca_file", registry_ca_file, ""),
+    S("registry", "name", registry_name, ""),
+    U("registry", "cert_warn_days", registry_cert_warn_days, "30", 0, 3650),
+    B("registry", "require_valid_until", registry_require_valid_until, "true"),
 };
 
 #undef S
@@ -174,7 +183,8 @@ struct load_state {
     unsigned line;
     unsigned err_line;
     struct sp_buf *err;
-    bool seen[sizeof(options) / sizeof(options[0])];
+    /* the line where each option was set (file:line for cross-field errors); 0 = unset */
+    unsigned seen[sizeof(options) / sizeof(options[0])];
     unsigned service_line[SP_MAX_SERVICES]; /* first line of each [service.ID] */
 };
 
@@ -638,7 +648,7 @@ static int config_handler(void *user, const char *section, const char *name, con
             config_error(st, st->line, "option \"%s\" in [%s] set twice", name, section);
             return 0;
         }
-        st->seen[i] = true;
+        st->seen[i] = st->line ? st->line : 1;
         if (opt_set(st->cfg, o, value, &why) != SP_OK) {
             config_error(st, st->line, "%s.%s = \"%s\": %s", section, name, value, why);
             return 0;
@@ -700,6 +710,39 @@ static char *path_join(const char *dir, const char *name)
     return sp_buf_detach(&b);
 }
 
+/*
+ * registry.url: https, or http only to a loopback host (tests); no user
+ * information, no whitespace or control characters.
+ */
+static bool registry_url_ok(const char *u)
+{
+    static const char *const loopback[] = {"127.0.0.1", "localhost", "[::1]"};
+    bool https = sp_str_has_prefix(u, "https://");
+    const char *host;
+    size_t n;
+
+    for (const char *p = u; *p; p++)
+        if ((unsigned char)*p <= 0x20 || *p == 0x7f)
+            return false;
+    if (https)
+        host = u + strlen("https://");
+    else if (sp_str_has_prefix(u, "http://"))
+        host = u + strlen("http://");
+    else
+        return false;
+    n = strcspn(host, "/?#");
+    if (n == 0 || memchr(host, '@', n) != NULL)
+        return false;
+    if (https)
+        return true;
+    for (size_t i = 0; i < COUNT(loopback); i++) {
+        size_t l = strlen(loopback[i]);
+        if (strncmp(host, loopback[i], l) == 0 && (host[l] == '\0' || strchr(":/?#", host[l])))
+            return true;
+    }
+    return false;
+}
+
 static bool url_ok(const char *u)
 {
     return sp_str_has_prefix(u, "https://") || sp_str_has_prefix(u, "http://");
@@ -757,6 +800,15 @@ static void config_validate(struct load_state *st)
         cfg->postal_spool_dir = path_join(cfg->data_dir, "postal-spool");
     if (cfg->notify_retry_max_sec < cfg->notify_retry_base_sec)
         config_error(st, 0, "notify.retry_max must not be shorter than notify.retry_base");
+    if (cfg->registry_url[0] != '\0' && !registry_url_ok(cfg->registry_url))
+        config_error(st, st->seen[opt_index("registry", "url")],
+                     "registry.url = \"%s\": https:// required (http:// only to 127.0.0.1, "
+                     "localhost or [::1])",
+                     cfg->registry_url);
+    else if (cfg->registry_url[0] != '\0' && cfg->registry_cert_file[0] == '\0')
+        config_error(st, st->seen[opt_index("registry", "url")],
+                     "registry.url needs registry.cert_file (the pinned registry signing "
+                     "certificate or public key, PEM)");
     if (cfg->n_attr_services == 0) {
         struct sp_attr_service *svc = &cfg->attr_services[cfg->n_attr_services++];
         svc->index = 0;

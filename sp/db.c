@@ -197,6 +197,15 @@ static const char *const migrations[] = {
     "  one INTEGER PRIMARY KEY CHECK (one = 1),"
     "  seq INTEGER NOT NULL, hash TEXT NOT NULL, first_day TEXT NOT NULL,"
     "  pruned_at INTEGER NOT NULL);",
+
+    /* 6: pending SP-initiated LogoutRequests (logout_state.h): the LogoutResponse
+     * must name one of them (InResponseTo), from the IdP it went to, once */
+    "CREATE TABLE logout_requests ("
+    "  id TEXT PRIMARY KEY, idp TEXT NOT NULL, relay_state TEXT NOT NULL,"
+    "  user_cf TEXT, session TEXT, binding TEXT NOT NULL,"
+    "  issue_instant_ms INTEGER NOT NULL, created_at INTEGER NOT NULL,"
+    "  expires_at INTEGER NOT NULL, consumed_at INTEGER);"
+    "CREATE INDEX logout_requests_expires ON logout_requests(expires_at);",
 };
 
 #define SP_DB_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
@@ -481,4 +490,13 @@ void sp_db_close(struct sp_db **dbp)
     free(db->path);
     free(db);
     *dbp = NULL;
+}
+
+enum sp_err sp_db_ping(struct sp_db *db)
+{
+    struct sqlite3_stmt *st = sp_db_stmt(db, "SELECT count(*) FROM sqlite_schema");
+    int rc = st != NULL ? sqlite3_step(st) : SQLITE_ERROR;
+    if (st != NULL)
+        sp_db_done(st);
+    return rc == SQLITE_ROW ? SP_OK : SP_ERR_DB;
 }

@@ -28,7 +28,9 @@
 #include "sp/http.h"
 #include "sp/log.h"
 #include "sp/mem.h"
+#include "sp/saml_logout.h"
 #include "sp/str.h"
+#include "sp/xmlsig.h"
 #include "devidp_priv.h"
 
 #define DEVIDP_DEFAULT_LISTEN "127.0.0.1"
@@ -317,6 +319,48 @@ static char *xml_prop(xmlNode *n, const char *name)
     return r;
 }
 
+/* The first node of expr, or NULL. */
+static xmlNode *xp_first(xmlXPathContext *xp, const char *expr)
+{
+    xmlXPathObject *o = xmlXPathEvalExpression(BAD_CAST expr, xp);
+    xmlNode *n = NULL;
+
+    if (o != NULL && o->nodesetval != NULL && o->nodesetval->nodeNr > 0)
+        n = o->nodesetval->nodeTab[0];
+    xmlXPathFreeObject(o);
+    return n;
+}
+
+/*
+ * For single logout: the SP's SingleLogoutService Location per binding and
+ * the key of its signing certificate (its LogoutResponses are checked with
+ * it). Missing pieces only disable IdP-initiated logout towards that SP.
+ */
+static void sp_md_logout(xmlXPathContext *xp, struct devidp_sp *sp)
+{
+    static const char slo[] = "/md:EntityDescriptor/md:SPSSODescriptor/md:SingleLogoutService"
+                              "[@Binding='urn:oasis:names:tc:SAML:2.0:bindings:%s']";
+    char expr[256];
+    xmlNode *n;
+    xmlChar *cert;
+
+    snprintf(expr, sizeof(expr), slo, "HTTP-Redirect");
+    n = xp_first(xp, expr);
+    sp->slo_redirect = n ? xml_prop(n, "Location") : NULL;
+    snprintf(expr, sizeof(expr), slo, "HTTP-POST");
+    n = xp_first(xp, expr);
+    sp->slo_post = n ? xml_prop(n, "Location") : NULL;
+    n = xp_first(xp, "/md:EntityDescriptor/md:SPSSODescriptor/md:KeyDescriptor"
+                     "[not(@use) or @use='signing']/ds:KeyInfo/ds:X509Data/ds:X509Certificate");
+    cert = n ? xmlNodeGetContent(n) : NULL;
+    sp->keys = cert ? sp_xmlsig_keys_from_cert_b64((const char *)cert) : NULL;
+    xmlFree(cert);
+    if (sp->keys == NULL)
+        sp_warnx("dev-idp: SP %s: no usable signing certificate, its LogoutResponses cannot be "
+                 "verified",
+                 sp->entity_id);
+}
+
 /* entityID and the AttributeConsumingService table of one SP metadata document. */
 static enum sp_err sp_md_parse(const char *xml, size_t len, struct devidp_sp *sp,
                                struct sp_buf *err)
@@ -339,6 +383,8 @@ static enum sp_err sp_md_parse(const char *xml, size_t len, struct devidp_sp *sp
     }
     xp = xmlXPathNewContext(doc);
     xmlXPathRegisterNs(xp, BAD_CAST "md", BAD_CAST "urn:oasis:names:tc:SAML:2.0:metadata");
+    xmlXPathRegisterNs(xp, BAD_CAST "ds", BAD_CAST "http://www.w3.org/2000/09/xmldsig#");
+    sp_md_logout(xp, sp);
     svcs = xmlXPathEvalExpression(BAD_CAST "/md:EntityDescriptor/md:SPSSODescriptor/"
                                            "md:AttributeConsumingService",
                                   xp);
@@ -447,12 +493,17 @@ static void devidp_free(struct devidp *idp)
 {
     for (unsigned i = 0; i < idp->nsps; i++) {
         free(idp->sps[i].entity_id);
+        free(idp->sps[i].slo_redirect);
+        free(idp->sps[i].slo_post);
+        sp_xmlsig_keys_free(&idp->sps[i].keys);
         for (unsigned j = 0; j < idp->sps[i].nservices; j++)
             for (unsigned k = 0; k < idp->sps[i].services[j].nattrs; k++)
                 free(idp->sps[i].services[j].attrs[k]);
     }
     if (idp->server != NULL)
         g_object_unref(idp->server);
+    sp_logout_signer_free(&idp->signer);
+    devidp_state_free(&idp->state);
     free(idp->entity_id);
     free(idp->sso_url);
     free(idp->slo_url);
@@ -507,6 +558,13 @@ static enum sp_err devidp_setup(struct devidp *idp, const struct devidp_opts *o,
         goto out;
     }
     idp->server->signature_method = LASSO_SIGNATURE_METHOD_RSA_SHA256;
+    idp->signer = sp_logout_signer_new(sp_buf_str(&key_pem), sp_buf_str(&cert_pem));
+    idp->state = devidp_state_new();
+    if (idp->signer == NULL) {
+        sp_buf_adds(err, "cannot load our key for signing logout messages");
+        rc = SP_ERR_CRYPTO;
+        goto out;
+    }
     rc = devidp_add_sps(idp, o, sp_buf_str(&key_pem), sp_buf_str(&cert_pem), err);
     if (rc == SP_OK && o->metadata_out != NULL) {
         rc = sp_file_write_atomic(o->metadata_out, idp->metadata, strlen(idp->metadata), 0644);

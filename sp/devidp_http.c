@@ -3,8 +3,11 @@
  * AuthnRequest and show the choice page (identity, level, anomaly); POST
  * /sso/respond verifies the same request again (no server-side state) and
  * answers with the auto-submitting form that carries the SAMLResponse to the
- * SP. Every value on a page is HTML-escaped; SAML messages are logged only at
- * debug level.
+ * SP. GET|POST /slo answers an SP's LogoutRequest, or checks the SP's
+ * LogoutResponse to one of ours; GET /sessions lists the assertions issued,
+ * each with buttons that start an IdP-initiated logout (POST
+ * /sessions/logout). Every value on a page is HTML-escaped; SAML messages are
+ * logged only at debug level.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +15,7 @@
 
 #include "sp/assets.h"
 #include "sp/buf.h"
+#include "sp/clock.h"
 #include "sp/http.h"
 #include "sp/log.h"
 #include "sp/str.h"
@@ -280,6 +284,7 @@ static void route_respond(const struct devidp *idp, struct sp_req *req, struct s
         error_page(resp, &why);
         goto out;
     }
+    devidp_remember(idp, &r, who, (unsigned)level); /* for IdP-initiated logout */
     autosubmit_page(resp, acs, "SAMLResponse", saml, r.relay_state);
 out:
     free(acs);
@@ -287,15 +292,57 @@ out:
     devidp_request_cleanup(&r);
 }
 
-/* GET|POST /slo: answer a LogoutRequest from an SP with a Success. */
+/* The report page on the SP's LogoutResponse to our LogoutRequest. */
+static void logout_report_page(struct sp_resp *resp, const struct devidp_logout_report *rep)
+{
+    const struct sp_tmpl_var vars[] = {
+        {"outcome", rep->success ? "Logout completato" : "LogoutResponse non accettata"},
+        {"result", rep->success ? "ok" : "refused"},
+        {"sp", rep->sp},
+        {"binding", rep->binding},
+        {"request", rep->request},
+        {"response", rep->response},
+        {"status", rep->status_code},
+        {"sub_status", rep->sub_status},
+        {"signature",
+         rep->signature_ok ? "valida (chiave dei metadata dell'SP)" : "non verificata"},
+        {"problem", rep->problem[0] ? rep->problem : "nessuno"},
+    };
+    page(resp, rep->status ? rep->status : 400, "Esito del logout - SPID Test IdP",
+         "devidp_logout_result.html", vars, sizeof(vars) / sizeof(vars[0]));
+}
+
+/* Send a logout message: 302 (Redirect) or the auto-submitting form (POST). */
+static void logout_send(struct sp_resp *resp, const struct devidp_logout *out)
+{
+    if (out->redirect)
+        sp_resp_redirect(resp, 302, out->url);
+    else
+        autosubmit_page(resp, out->url, out->request ? "SAMLRequest" : "SAMLResponse", out->body,
+                        out->relay_state);
+}
+
+/*
+ * GET|POST /slo: an SP's LogoutRequest gets a Success; an SP's
+ * LogoutResponse (to an IdP-initiated logout of ours) gets a report page.
+ */
 static void route_slo(const struct devidp *idp, struct sp_req *req, struct sp_resp *resp)
 {
     struct devidp_problem why;
     struct devidp_logout out;
+    struct devidp_logout_report rep;
     bool redirect = strcmp(req->method, "GET") == 0;
 
     if (!redirect && sp_req_form_bad(req)) {
         simple_error(resp, 400, "Modulo malformato o con campi ripetuti.");
+        return;
+    }
+    if (redirect ? sp_req_query(req, "SAMLResponse") != NULL
+                 : sp_req_form(req, "SAMLResponse") != NULL) {
+        devidp_logout_response(idp, redirect ? req->raw_query : NULL,
+                               redirect ? NULL : sp_req_form(req, "SAMLResponse"),
+                               redirect ? NULL : sp_req_form(req, "RelayState"), &rep);
+        logout_report_page(resp, &rep);
         return;
     }
     if (devidp_logout(idp, redirect ? req->raw_query : NULL,
@@ -304,10 +351,80 @@ static void route_slo(const struct devidp *idp, struct sp_req *req, struct sp_re
         error_page(resp, &why);
         return;
     }
-    if (out.redirect)
-        sp_resp_redirect(resp, 302, out.url);
-    else
-        autosubmit_page(resp, out.url, "SAMLResponse", out.body, out.relay_state);
+    logout_send(resp, &out);
+    devidp_logout_cleanup(&out);
+}
+
+/* One row of /sessions: what was asserted, and the two logout buttons. */
+static void session_row(void *ctx, const struct devidp_session *s)
+{
+    struct sp_buf *b = ctx;
+    char when[SP_TIME_ISO_LEN];
+
+    sp_time_format(s->issued_ms, 0, when);
+    sp_buf_addf(b, "<tr data-handle=\"%u\" data-name-id=\"", s->handle);
+    sp_html_escape(b, s->name_id);
+    sp_buf_adds(b, "\"><td>");
+    sp_html_escape(b, s->sp);
+    sp_buf_adds(b, "</td><td><code>");
+    sp_html_escape(b, s->name_id);
+    sp_buf_adds(b, "</code><br><span class=\"hint\">");
+    sp_html_escape(b, s->name_qualifier ? s->name_qualifier : "");
+    sp_buf_adds(b, "</span></td><td><code>");
+    sp_html_escape(b, s->session_index ? s->session_index : "(nessuno)");
+    sp_buf_adds(b, "</code></td><td>");
+    sp_html_escape(b, s->identity);
+    sp_buf_addf(b, ", SpidL%u, ", s->level);
+    sp_html_escape(b, s->binding);
+    sp_buf_addf(b, "<br><span class=\"hint\">%s</span></td><td>", when);
+    sp_buf_addf(b,
+                "<form method=\"post\" action=\"/sessions/logout\">"
+                "<input type=\"hidden\" name=\"handle\" value=\"%u\">"
+                "<button type=\"submit\" name=\"binding\" value=\"redirect\">"
+                "Logout (HTTP-Redirect)</button> "
+                "<button type=\"submit\" name=\"binding\" value=\"post\">"
+                "Logout (HTTP-POST)</button></form></td></tr>\n",
+                s->handle);
+}
+
+/* GET /sessions: the assertions we issued, each with IdP-initiated logout buttons. */
+static void route_sessions(const struct devidp *idp, struct sp_resp *resp)
+{
+    struct sp_buf rows;
+
+    sp_buf_init(&rows, DEVIDP_PAGE_MAX);
+    devidp_sessions_each(idp, session_row, &rows);
+    if (rows.len == 0)
+        sp_buf_adds(&rows, "<tr><td colspan=\"5\">Nessuna sessione aperta.</td></tr>\n");
+    {
+        const struct sp_tmpl_var vars[] = {{"rows", sp_buf_str(&rows)}};
+        page(resp, 200, "Sessioni - SPID Test IdP", "devidp_sessions.html", vars, 1);
+    }
+    sp_buf_cleanup(&rows);
+}
+
+/* POST /sessions/logout: handle + binding; send our LogoutRequest to the SP. */
+static void route_sessions_logout(const struct devidp *idp, struct sp_req *req,
+                                  struct sp_resp *resp)
+{
+    const char *handle_s = sp_req_form(req, "handle");
+    const char *binding = sp_req_form(req, "binding");
+    struct devidp_problem why;
+    struct devidp_logout out;
+    uint64_t handle;
+
+    if (sp_req_form_bad(req) || handle_s == NULL || binding == NULL ||
+        sp_parse_uint(handle_s, 1, UINT32_MAX, &handle) != SP_OK ||
+        (strcmp(binding, "redirect") != 0 && strcmp(binding, "post") != 0)) {
+        simple_error(resp, 400, "Indicare la sessione (handle) e il binding (redirect o post).");
+        return;
+    }
+    if (devidp_logout_start(idp, (unsigned)handle, strcmp(binding, "post") == 0, &out, &why) !=
+        SP_OK) {
+        error_page(resp, &why);
+        return;
+    }
+    logout_send(resp, &out);
     devidp_logout_cleanup(&out);
 }
 
@@ -377,12 +494,17 @@ void devidp_http_handler(void *appv, struct sp_req *req, struct sp_resp *resp)
         route_respond(idp, req, resp);
     } else if (strcmp(p, "/slo") == 0 && (get || post)) {
         route_slo(idp, req, resp);
+    } else if (strcmp(p, "/sessions") == 0 && get) {
+        route_sessions(idp, resp);
+    } else if (strcmp(p, "/sessions/logout") == 0 && post) {
+        route_sessions_logout(idp, req, resp);
     } else if (sp_str_has_prefix(p, "/static/") && get) {
         route_static(req, resp);
     } else if (strcmp(p, "/") == 0 && get) {
         route_index(idp, resp);
     } else if (strcmp(p, "/healthz") == 0 || strcmp(p, "/metadata") == 0 ||
-               strcmp(p, "/sso") == 0 || strcmp(p, "/sso/respond") == 0 || strcmp(p, "/slo") == 0) {
+               strcmp(p, "/sso") == 0 || strcmp(p, "/sso/respond") == 0 || strcmp(p, "/slo") == 0 ||
+               strcmp(p, "/sessions") == 0 || strcmp(p, "/sessions/logout") == 0) {
         sp_resp_text(resp, 405, "text/plain; charset=utf-8", "method not allowed\n");
     } else {
         sp_resp_text(resp, 404, "text/plain; charset=utf-8", "not found\n");

@@ -8,6 +8,7 @@
 #include <lasso/lasso.h>
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "sp/err.h"
 
@@ -18,6 +19,9 @@
 #define DEVIDP_VALIDITY_SEC 300   /* Conditions and SubjectConfirmationData lifetime */
 #define DEVIDP_NOT_BEFORE_SLACK 5 /* Conditions NotBefore = now minus this */
 #define DEVIDP_MAX_MESSAGE 65536  /* largest SAMLRequest parameter we look at */
+#define DEVIDP_MAX_SESSIONS 256   /* issued assertions remembered for IdP-initiated logout */
+#define DEVIDP_MAX_PENDING 64     /* IdP-initiated LogoutRequests awaiting their response */
+#define DEVIDP_LOGOUT_TTL_SEC 900 /* how long such a LogoutRequest may be answered */
 
 /* ---- The IdP ---- */
 
@@ -27,11 +31,18 @@ struct devidp_service {
     unsigned nattrs;
 };
 
+struct sp_logout_signer;
+struct sp_xmlsig_keys;
+struct devidp_state;
+
 /* What we read from one SP metadata document beyond what lasso keeps. */
 struct devidp_sp {
     char *entity_id;
     struct devidp_service services[DEVIDP_MAX_SERVICES];
     unsigned nservices;
+    char *slo_redirect; /* SingleLogoutService Location per binding, or NULL */
+    char *slo_post;
+    struct sp_xmlsig_keys *keys; /* SPSSODescriptor signing keys (LogoutResponses), or NULL */
 };
 
 struct devidp {
@@ -42,6 +53,8 @@ struct devidp {
     LassoServer *server; /* IdP role only; never the SP's server (roles are shared state) */
     struct devidp_sp sps[DEVIDP_MAX_SPS];
     unsigned nsps;
+    struct sp_logout_signer *signer; /* our key, for IdP-initiated LogoutRequests */
+    struct devidp_state *state;      /* the only mutable part: locked inside devidp_slo.c */
 };
 
 /* The SP with that entity ID, or NULL. */
@@ -151,13 +164,75 @@ enum sp_err devidp_respond(const struct devidp *idp, struct devidp_request *req,
 
 /* ---- Single logout (devidp_slo.c) ---- */
 
-/* Our LogoutResponse: a 302 to url (Redirect) or body POSTed to url. */
+/* A message to send: a 302 to url (Redirect) or body POSTed to url. */
 struct devidp_logout {
     bool redirect;
+    bool request; /* body is a SAMLRequest (else a SAMLResponse) */
     char *url;
-    char *body;        /* base64 LogoutResponse (POST only) */
+    char *body;        /* base64 message (POST only) */
     char *relay_state; /* POST only; NULL when absent */
 };
+
+/* An assertion we issued, remembered for IdP-initiated logout. */
+struct devidp_session {
+    unsigned handle; /* > 0, shown on /sessions and posted back by its form */
+    char *sp;        /* SP entity ID */
+    char *name_id;
+    char *name_qualifier;
+    char *session_index; /* NULL when the assertion had none */
+    char *identity;      /* test identity key */
+    char *binding;       /* "HTTP-Redirect" or "HTTP-POST" of the AuthnRequest */
+    unsigned level;
+    int64_t issued_ms;
+};
+
+/* Create and free the mutable state (sessions, pending logouts). */
+struct devidp_state *devidp_state_new(void);
+void devidp_state_free(struct devidp_state **st);
+
+/*
+ * Remember the assertion of the Response just built for req (after
+ * devidp_respond succeeded; nothing happens for an anomaly Response).
+ * The oldest session is forgotten past DEVIDP_MAX_SESSIONS.
+ */
+void devidp_remember(const struct devidp *idp, const struct devidp_request *req,
+                     const struct devidp_identity *who, unsigned level);
+
+/* Call fn for each remembered session, newest first, under the state lock. */
+void devidp_sessions_each(const struct devidp *idp,
+                          void (*fn)(void *ctx, const struct devidp_session *s), void *ctx);
+
+/*
+ * Start the IdP-initiated logout of session handle: a LogoutRequest signed
+ * with our key (Redirect: query signature; POST: enveloped) to the SP's
+ * SingleLogoutService for that binding, remembered until its LogoutResponse.
+ */
+enum sp_err devidp_logout_start(const struct devidp *idp, unsigned handle, bool post,
+                                struct devidp_logout *out, struct devidp_problem *why);
+
+/* What the SP's LogoutResponse to one of our LogoutRequests said, and whether it holds. */
+struct devidp_logout_report {
+    int status;         /* HTTP status of the report page: 200 when every check passed */
+    char sp[512];       /* SP entity ID */
+    char request[128];  /* our LogoutRequest ID (InResponseTo) */
+    char response[128]; /* the LogoutResponse ID */
+    char binding[16];   /* "HTTP-Redirect" or "HTTP-POST" */
+    char status_code[192];
+    char sub_status[192];
+    char problem[512]; /* empty when valid */
+    bool signature_ok; /* the signature verified with the SP metadata key */
+    bool success;      /* valid and Success: the session is forgotten */
+};
+
+/*
+ * Check the SP's LogoutResponse (the raw query for Redirect, or the base64
+ * SAMLResponse and RelayState for POST): InResponseTo one of our pending
+ * requests, from that SP, Destination our /slo, fresh, signed with the key
+ * of the SP's metadata, then the status. Always fills rep.
+ */
+void devidp_logout_response(const struct devidp *idp, const char *raw_query,
+                            const char *saml_response, const char *relay_state,
+                            struct devidp_logout_report *rep);
 
 /*
  * Verify an SP's LogoutRequest (the raw query for Redirect, or the base64

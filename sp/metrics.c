@@ -4,6 +4,7 @@
  * requires anyway.
  */
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,7 +19,9 @@
 struct counter {
     char name[64];
     char labels[METRICS_TEXT * 2]; /* k1="v1",k2="v2", escaped */
-    uint64_t value;
+    uint64_t value;                /* counters */
+    double gauge;                  /* gauges */
+    bool is_gauge;
 };
 
 static struct counter counters[METRICS_MAX];
@@ -37,40 +40,80 @@ static void label_escaped(struct sp_buf *out, const char *s)
     }
 }
 
+static void labels_of(struct sp_buf *l, const char *k1, const char *v1, const char *k2,
+                      const char *v2)
+{
+    if (k1 == NULL)
+        return;
+    sp_buf_addf(l, "%s=\"", k1);
+    label_escaped(l, v1 ? v1 : "");
+    sp_buf_addc(l, '"');
+    if (k2 != NULL) {
+        sp_buf_addf(l, ",%s=\"", k2);
+        label_escaped(l, v2 ? v2 : "");
+        sp_buf_addc(l, '"');
+    }
+}
+
+/* The entry for (name, labels), created when missing; NULL when the table is full. Locked. */
+static struct counter *entry_of(const char *name, const char *labels, bool gauge)
+{
+    for (unsigned i = 0; i < n_counters; i++) {
+        struct counter *c = &counters[i];
+        if (strcmp(c->name, name) == 0 && strcmp(c->labels, labels) == 0)
+            return c;
+    }
+    if (n_counters == METRICS_MAX)
+        return NULL;
+    struct counter *c = &counters[n_counters++];
+    memset(c, 0, sizeof(*c));
+    snprintf(c->name, sizeof(c->name), "%s", name);
+    snprintf(c->labels, sizeof(c->labels), "%s", labels);
+    c->is_gauge = gauge;
+    return c;
+}
+
 void sp_metrics_inc(const char *name, const char *k1, const char *v1, const char *k2,
                     const char *v2)
 {
     struct sp_buf l;
+    struct counter *c;
 
     sp_buf_init(&l, sizeof(counters[0].labels) - 1);
-    if (k1 != NULL) {
-        sp_buf_addf(&l, "%s=\"", k1);
-        label_escaped(&l, v1 ? v1 : "");
-        sp_buf_addc(&l, '"');
-        if (k2 != NULL) {
-            sp_buf_addf(&l, ",%s=\"", k2);
-            label_escaped(&l, v2 ? v2 : "");
-            sp_buf_addc(&l, '"');
-        }
-    }
+    labels_of(&l, k1, v1, k2, v2);
     pthread_mutex_lock(&metrics_lock);
-    for (unsigned i = 0; i < n_counters; i++) {
-        struct counter *c = &counters[i];
-        if (strcmp(c->name, name) == 0 && strcmp(c->labels, sp_buf_str(&l)) == 0) {
-            c->value++;
-            pthread_mutex_unlock(&metrics_lock);
-            sp_buf_cleanup(&l);
-            return;
-        }
-    }
-    if (n_counters < METRICS_MAX) {
-        struct counter *c = &counters[n_counters++];
-        snprintf(c->name, sizeof(c->name), "%s", name);
-        snprintf(c->labels, sizeof(c->labels), "%s", sp_buf_str(&l));
-        c->value = 1;
-    }
+    c = entry_of(name, sp_buf_str(&l), false);
+    if (c != NULL)
+        c->value++;
     pthread_mutex_unlock(&metrics_lock);
     sp_buf_cleanup(&l);
+}
+
+void sp_metrics_set(const char *name, const char *k1, const char *v1, const char *k2,
+                    const char *v2, double value)
+{
+    struct sp_buf l;
+    struct counter *c;
+
+    sp_buf_init(&l, sizeof(counters[0].labels) - 1);
+    labels_of(&l, k1, v1, k2, v2);
+    pthread_mutex_lock(&metrics_lock);
+    c = entry_of(name, sp_buf_str(&l), true);
+    if (c != NULL)
+        c->gauge = value;
+    pthread_mutex_unlock(&metrics_lock);
+    sp_buf_cleanup(&l);
+}
+
+void sp_metrics_forget(const char *name)
+{
+    unsigned k = 0;
+    pthread_mutex_lock(&metrics_lock);
+    for (unsigned i = 0; i < n_counters; i++)
+        if (strcmp(counters[i].name, name) != 0)
+            counters[k++] = counters[i];
+    n_counters = k;
+    pthread_mutex_unlock(&metrics_lock);
 }
 
 static int counter_cmp(const void *a, const void *b)
@@ -96,11 +139,17 @@ void sp_metrics_render(struct sp_buf *out)
     qsort(copy, n, sizeof(*copy), counter_cmp);
     for (unsigned i = 0; i < n; i++) {
         if (i == 0 || strcmp(copy[i].name, copy[i - 1].name) != 0)
-            sp_buf_addf(out, "# TYPE %s counter\n", copy[i].name);
+            sp_buf_addf(out, "# TYPE %s %s\n", copy[i].name,
+                        copy[i].is_gauge ? "gauge" : "counter");
         sp_buf_adds(out, copy[i].name);
         if (copy[i].labels[0] != '\0')
             sp_buf_addf(out, "{%s}", copy[i].labels);
-        sp_buf_addf(out, " %llu\n", (unsigned long long)copy[i].value);
+        if (copy[i].is_gauge && copy[i].gauge == (double)(long long)copy[i].gauge)
+            sp_buf_addf(out, " %lld\n", (long long)copy[i].gauge);
+        else if (copy[i].is_gauge) /* e.g. seconds: millisecond resolution */
+            sp_buf_addf(out, " %.3f\n", copy[i].gauge);
+        else
+            sp_buf_addf(out, " %llu\n", (unsigned long long)copy[i].value);
     }
     free(copy);
 }

@@ -1,27 +1,39 @@
 /*
- * register: the SPID transaction register (format and chain in
+ * register: the SPID transaction register (format, chain and crash rules in
  * include/sp/register.h).
  *
  * Invariants kept here:
- *  - under the register lock, every segment file is exactly as long as its
- *    index row says (bytes): append writes the frame, fdatasyncs, then
- *    updates the row; a failed row update truncates the frame away again, and
- *    bytes found past the row (an append interrupted by a crash, never
- *    acknowledged) are truncated by the next append;
+ *  - under the register lock, the newest segment file is at least as long as
+ *    its index row says (bytes), and every older one exactly as long: a batch
+ *    writes its frames, fdatasyncs, then commits the rows and syncs that;
+ *    a failed batch cuts its frames away again, and bytes found past the
+ *    newest row (a batch interrupted by a crash, never acknowledged) are cut
+ *    by the next batch, as are segment files of days after the newest row;
  *  - a record is filed in the segment of max(its UTC day, newest indexed
- *    day), so segment days never go back and the chain runs in day order;
+ *    day, the previous record's day), so segment days never go back and the
+ *    chain runs in day order;
  *  - the frame format and the preset dictionary are format 1 ("SPR1"):
- *    changing either needs a new magic, or old segments stop decoding;
+ *    changing either needs a new magic, or old segments stop decoding. The
+ *    splice of prepared records (SPLICE NOTES) writes ordinary format-1
+ *    frames: readers do not know about it;
  *  - the database holds one row per day, never one per message, and the
  *    anchor (the last pruned record) so a pruned chain still verifies.
  *
- * THREAD SAFETY NOTES: append and prune take the register lock: the
+ * THREAD SAFETY NOTES: batches and prune take the register lock: the
  * in-process mutex, then flock(LOCK_EX) on <dir>/.lock (flock excludes other
  * processes, not other threads sharing the descriptor, hence the mutex).
- * verify and export hold the lock only while they snapshot the index and the
- * file sizes, then read each segment up to its snapshot size, so a daemon
- * appending meanwhile is neither blocked for long nor seen half-written.
- * Callbacks run without the lock held but must not call sp_register_*.
+ * sp_register_prepare takes no lock: compression runs on the callers'
+ * threads in parallel; only numbering, the chain hash, the write and the
+ * syncs are serialized. verify and export hold the lock only while they
+ * snapshot the index and the file sizes, then read each segment up to its
+ * snapshot size, so a daemon appending meanwhile is neither blocked for long
+ * nor seen half-written (a batch holds the lock from its first write to its
+ * index commit). Callbacks run without the lock held but must not call
+ * sp_register_*.
+ *
+ * Files: register.c the format, the chain, the index, open/close and prune;
+ * register_append.c the write path (segments, crash recovery, batches);
+ * register_read.c verify and export; register_commit.c the group commit.
  */
 #define _DEFAULT_SOURCE
 #include <dirent.h>
@@ -48,16 +60,12 @@
 #include "sp/log.h"
 #include "sp/mem.h"
 #include "sp/register.h"
+#include "register_priv.h"
 
 #define REG_MAGIC "SPR1"
-#define REG_FRAME_HEAD 12u           /* magic, be32 compressed, be32 plain */
-#define REG_MAX_HEADER (64u * 1024u) /* bytes of one header line */
-#define REG_MAX_PLAIN (SP_REGISTER_MAX_MESSAGE + REG_MAX_HEADER)
-#define REG_ZLIB_LEVEL 6     /* zlib's default: level 9 gains ~1% here */
-#define REG_MAX_PROBLEMS 100 /* verify reports at most this many */
-#define REG_DAY_LEN 10       /* "YYYY-MM-DD" */
-#define REG_DIR_MODE 0700
-#define REG_FILE_MODE 0600
+#define REG_ZLIB_LEVEL 6  /* zlib's default: level 9 gains ~1% here */
+#define REG_HZ_WBITS 9    /* the Huffman coder of header chain parts: no matching, */
+#define REG_HZ_MEMLEVEL 3 /* so the smallest window and a 512-symbol block */
 
 static const char reg_genesis[SP_SHA256_HEX_LEN + 1] =
     "0000000000000000000000000000000000000000000000000000000000000000";
@@ -121,16 +129,6 @@ static const char reg_dict[] =
     "\"dir\":\"in\",\"id\":\"_\",\"irt\":null,\"irt\":\"_\",\"idp\":\"https://\",\"cf\":null,"
     "\"cf\":\"TINIT-\",\"len\":,\"sha256\":\"\",\"prev\":\"\",\"hash\":\"\"}\n";
 
-/* The register's state; see the THREAD SAFETY NOTES above. */
-struct sp_register {
-    char *dir;
-    struct sp_db *db;   /* borrowed */
-    pthread_mutex_t mu; /* appends and prunes of this process */
-    int lock_fd;        /* <dir>/.lock, flock()ed between processes */
-    int seg_fd;         /* the open segment, or -1 */
-    char seg_day[REG_DAY_LEN + 1];
-};
-
 /* ------------------------------------------------------------------ days and paths */
 
 /* "YYYY-MM-DD" (years past 9999 wrap: not reached by any real clock). */
@@ -144,7 +142,7 @@ static void reg_day_fmt(int y, int m, int d, char day[REG_DAY_LEN + 1])
 }
 
 /* "YYYY-MM-DD" of the UTC day holding ms (ms >= 0). */
-static void reg_day_of(int64_t ms, char day[REG_DAY_LEN + 1])
+void reg_day_of(int64_t ms, char day[REG_DAY_LEN + 1])
 {
     time_t t = (time_t)(ms / 1000);
     struct tm tm;
@@ -154,8 +152,7 @@ static void reg_day_of(int64_t ms, char day[REG_DAY_LEN + 1])
 }
 
 /* <dir>/YYYY/MM/DD.spr (dir_only: <dir>/YYYY/MM) into out. */
-static void reg_day_path(const struct sp_register *r, const char *day, int dir_only,
-                         struct sp_buf *out)
+void reg_day_path(const struct sp_register *r, const char *day, int dir_only, struct sp_buf *out)
 {
     sp_buf_reset(out);
     if (dir_only)
@@ -186,42 +183,6 @@ static uint32_t reg_get32(const unsigned char *p)
 }
 
 /* ------------------------------------------------------------------ frames */
-
-/* Compress plain into one whole frame appended to out. */
-static enum sp_err reg_frame_encode(const void *plain, size_t len, struct sp_buf *out)
-{
-    z_stream zs;
-    unsigned char head[REG_FRAME_HEAD];
-    size_t bound, at;
-    enum sp_err rc = SP_ERR_INTERNAL;
-
-    memset(&zs, 0, sizeof(zs));
-    if (deflateInit(&zs, REG_ZLIB_LEVEL) != Z_OK)
-        return SP_ERR_INTERNAL;
-    if (deflateSetDictionary(&zs, (const Bytef *)reg_dict, (uInt)(sizeof(reg_dict) - 1)) != Z_OK)
-        goto out;
-    bound = deflateBound(&zs, (uLong)len);
-    at = out->len;
-    memcpy(head, REG_MAGIC, 4);
-    if (sp_buf_add(out, head, sizeof(head)) != SP_OK || sp_buf_reserve(out, bound) != SP_OK) {
-        rc = SP_ERR_TOO_LARGE;
-        goto out;
-    }
-    zs.next_in = (Bytef *)(uintptr_t)plain;
-    zs.avail_in = (uInt)len;
-    zs.next_out = (Bytef *)out->data + out->len;
-    zs.avail_out = (uInt)bound;
-    if (deflate(&zs, Z_FINISH) != Z_STREAM_END)
-        goto out;
-    out->len += zs.total_out;
-    out->data[out->len] = '\0';
-    reg_put32((unsigned char *)out->data + at + 4, (uint32_t)zs.total_out);
-    reg_put32((unsigned char *)out->data + at + 8, (uint32_t)len);
-    rc = SP_OK;
-out:
-    deflateEnd(&zs);
-    return rc;
-}
 
 /* Inflate one frame's data (clen bytes) into plain, which must come out ulen long. */
 static enum sp_err reg_frame_inflate(const unsigned char *data, uint32_t clen, uint32_t ulen,
@@ -264,8 +225,8 @@ out:
  * a frame that is cut short, has a bad magic or does not inflate, SP_ERR_IO.
  * *size gets the frame's length in the file.
  */
-static enum sp_err reg_frame_read(FILE *fp, int64_t limit, struct sp_buf *zbuf,
-                                  struct sp_buf *plain, int64_t *size)
+enum sp_err reg_frame_read(FILE *fp, int64_t limit, struct sp_buf *zbuf, struct sp_buf *plain,
+                           int64_t *size)
 {
     unsigned char head[REG_FRAME_HEAD];
     uint32_t clen, ulen;
@@ -295,15 +256,7 @@ static enum sp_err reg_frame_read(FILE *fp, int64_t limit, struct sp_buf *zbuf,
 
 /* ------------------------------------------------------------------ records and the chain */
 
-/* A record as stored (strings borrowed from the parsed header or the caller). */
-struct reg_entry {
-    int64_t seq, time_ms, len;
-    const char *kind, *dir, *id, *irt, *idp, *cf, *sha256, *prev, *hash;
-    const unsigned char *msg;
-    size_t msg_len;
-};
-
-static json_t *reg_jstr(const char *s)
+json_t *reg_jstr(const char *s)
 {
     return s != NULL ? json_string(s) : json_null(); /* NULL: not UTF-8 */
 }
@@ -329,8 +282,7 @@ static char *reg_canonical(const struct reg_entry *e)
 }
 
 /* hash = SHA-256(prev || "\n" || canonical); SP_ERR_INVALID when a text is not UTF-8. */
-static enum sp_err reg_hash(const struct reg_entry *e, const char *prev,
-                            char out[SP_SHA256_HEX_LEN + 1])
+enum sp_err reg_hash(const struct reg_entry *e, const char *prev, char out[SP_SHA256_HEX_LEN + 1])
 {
     char *canon = reg_canonical(e);
     struct sp_buf m;
@@ -345,37 +297,6 @@ static enum sp_err reg_hash(const struct reg_entry *e, const char *prev,
     sp_buf_cleanup(&m);
     free(canon);
     return SP_OK;
-}
-
-/* The header line of e (with prev and hash) into out, as compact JSON. */
-static enum sp_err reg_header(const struct reg_entry *e, struct sp_buf *out)
-{
-    json_t *o = json_object();
-    char *s;
-    enum sp_err rc;
-
-    json_object_set_new(o, "v", json_integer(1));
-    json_object_set_new(o, "seq", json_integer(e->seq));
-    json_object_set_new(o, "time", json_integer(e->time_ms));
-    json_object_set_new(o, "kind", reg_jstr(e->kind));
-    json_object_set_new(o, "dir", reg_jstr(e->dir));
-    json_object_set_new(o, "id", reg_jstr(e->id));
-    json_object_set_new(o, "irt", reg_jstr(e->irt));
-    json_object_set_new(o, "idp", reg_jstr(e->idp));
-    json_object_set_new(o, "cf", reg_jstr(e->cf));
-    json_object_set_new(o, "len", json_integer(e->len));
-    json_object_set_new(o, "sha256", reg_jstr(e->sha256));
-    json_object_set_new(o, "prev", reg_jstr(e->prev));
-    json_object_set_new(o, "hash", reg_jstr(e->hash));
-    s = json_dumps(o, JSON_COMPACT); /* one line: strings escape their newlines */
-    json_decref(o);
-    if (s == NULL)
-        return SP_ERR_INVALID;
-    rc = sp_buf_adds(out, s);
-    if (rc == SP_OK)
-        rc = sp_buf_addc(out, '\n');
-    free(s);
-    return rc;
 }
 
 static const char *reg_jget_str(json_t *o, const char *key, int *bad)
@@ -401,7 +322,7 @@ static int64_t reg_jget_int(json_t *o, const char *key, int *bad)
  * borrowed from *hdr, which the caller json_decref()s). SP_ERR_INTEGRITY when
  * the header is not the expected JSON object.
  */
-static enum sp_err reg_parse(const struct sp_buf *plain, struct reg_entry *e, json_t **hdr)
+enum sp_err reg_parse(const struct sp_buf *plain, struct reg_entry *e, json_t **hdr)
 {
     const char *nl = memchr(plain->data, '\n', plain->len);
     int bad = 0;
@@ -440,30 +361,13 @@ static enum sp_err reg_parse(const struct sp_buf *plain, struct reg_entry *e, js
 
 /* ------------------------------------------------------------------ the index */
 
-/* One day's index row. */
-struct reg_day {
-    char day[REG_DAY_LEN + 1];
-    int64_t first_seq, last_seq, records, bytes;
-    char last_hash[SP_SHA256_HEX_LEN + 1];
-    int indexed;  /* a row exists */
-    int on_disk;  /* a file exists (snapshot) */
-    int64_t size; /* its size at the snapshot */
-};
-
-/* The chain's start: genesis, or what the last prune left. */
-struct reg_anchor {
-    int64_t seq;
-    char hash[SP_SHA256_HEX_LEN + 1];
-    char first_day[REG_DAY_LEN + 1]; /* "" when never pruned */
-};
-
 static void reg_copy_col(sqlite3_stmt *st, int i, char *out, size_t n)
 {
     const unsigned char *t = sqlite3_column_text(st, i);
     snprintf(out, n, "%s", t != NULL ? (const char *)t : "");
 }
 
-static enum sp_err reg_read_anchor(struct sp_register *r, struct reg_anchor *a)
+enum sp_err reg_read_anchor(struct sp_register *r, struct reg_anchor *a)
 {
     static const char sql[] = "SELECT seq, hash, first_day FROM register_anchor WHERE one = 1";
     sqlite3_stmt *st = sp_db_stmt(r->db, sql);
@@ -500,7 +404,7 @@ static void reg_row(sqlite3_stmt *st, struct reg_day *d)
 }
 
 /* The newest day row (*found 0 when there is none). */
-static enum sp_err reg_read_newest(struct sp_register *r, struct reg_day *d, int *found)
+enum sp_err reg_read_newest(struct sp_register *r, struct reg_day *d, int *found)
 {
     static const char sql[] = "SELECT day, first_seq, last_seq, last_hash, records, bytes"
                               " FROM register_days ORDER BY day DESC LIMIT 1";
@@ -524,7 +428,7 @@ static enum sp_err reg_read_newest(struct sp_register *r, struct reg_day *d, int
 
 /* ------------------------------------------------------------------ locking */
 
-static enum sp_err reg_lock(struct sp_register *r)
+enum sp_err reg_lock(struct sp_register *r)
 {
     pthread_mutex_lock(&r->mu);
     while (flock(r->lock_fd, LOCK_EX) != 0) {
@@ -537,7 +441,7 @@ static enum sp_err reg_lock(struct sp_register *r)
     return SP_OK;
 }
 
-static void reg_unlock(struct sp_register *r)
+void reg_unlock(struct sp_register *r)
 {
     flock(r->lock_fd, LOCK_UN);
     pthread_mutex_unlock(&r->mu);
@@ -562,7 +466,21 @@ struct sp_register *sp_register_open(const char *dir, struct sp_db *db, struct s
     r->dir = sp_xstrdup(dir);
     r->db = db;
     r->seg_fd = -1;
+    r->lock_fd = -1;
     pthread_mutex_init(&r->mu, NULL);
+    pthread_mutex_init(&r->zpool_mu, NULL);
+    reg_gc_init(&r->gc);
+    r->dict_id =
+        adler32(adler32(0L, Z_NULL, 0), (const Bytef *)reg_dict, (uInt)(sizeof(reg_dict) - 1));
+    /* the chain part of a header is hex and digits: Huffman coding is all
+     * that gains anything, and a tiny hash table keeps deflateReset cheap */
+    if (deflateInit2(&r->hz, REG_ZLIB_LEVEL, Z_DEFLATED, -REG_HZ_WBITS, REG_HZ_MEMLEVEL,
+                     Z_HUFFMAN_ONLY) != Z_OK) {
+        sp_buf_adds(err, "register: cannot set up zlib");
+        sp_register_free(&r);
+        return NULL;
+    }
+    r->hz_ok = 1;
     sp_buf_init(&p, 8192);
     sp_buf_addf(&p, "%s/.lock", dir);
     r->lock_fd = open(sp_buf_str(&p), O_RDWR | O_CREAT | O_CLOEXEC, REG_FILE_MODE);
@@ -586,257 +504,22 @@ void sp_register_free(struct sp_register **rp)
         close(r->seg_fd);
     if (r->lock_fd >= 0)
         close(r->lock_fd);
+    if (r->hz_ok)
+        deflateEnd(&r->hz);
+    while (r->zpool_n > 0) {
+        z_stream *zs = r->zpool[--r->zpool_n];
+        deflateEnd(zs);
+        free(zs);
+    }
+    pthread_mutex_destroy(&r->zpool_mu);
+    reg_gc_cleanup(&r->gc);
     pthread_mutex_destroy(&r->mu);
     free(r->dir);
     free(r);
     *rp = NULL;
 }
 
-/* ------------------------------------------------------------------ append */
-
-static int reg_kind_ok(const char *k)
-{
-    return k != NULL &&
-           (strcmp(k, SP_REGISTER_AUTHN_REQUEST) == 0 || strcmp(k, SP_REGISTER_RESPONSE) == 0 ||
-            strcmp(k, SP_REGISTER_LOGOUT_REQUEST) == 0 ||
-            strcmp(k, SP_REGISTER_LOGOUT_RESPONSE) == 0);
-}
-
-static enum sp_err reg_check_record(const struct sp_register_record *rec)
-{
-    if (rec == NULL || !reg_kind_ok(rec->kind) || rec->direction == NULL ||
-        (strcmp(rec->direction, SP_REGISTER_OUT) != 0 &&
-         strcmp(rec->direction, SP_REGISTER_IN) != 0) ||
-        rec->id == NULL || rec->id[0] == '\0' || rec->msg == NULL || rec->msg_len == 0 ||
-        rec->time_ms < 0) {
-        sp_warnx("register: record refused: kind, direction, id, message or time missing or "
-                 "unknown");
-        return SP_ERR_INVALID;
-    }
-    if (rec->msg_len > SP_REGISTER_MAX_MESSAGE) {
-        sp_warnx("register: record refused: message of %zu bytes (at most %u)", rec->msg_len,
-                 SP_REGISTER_MAX_MESSAGE);
-        return SP_ERR_TOO_LARGE;
-    }
-    return SP_OK;
-}
-
-/* The segment of day open for appending in r->seg_fd (reopened if replaced or removed). */
-static enum sp_err reg_open_segment(struct sp_register *r, const char *day, int *created)
-{
-    struct sp_buf p;
-    struct stat st;
-    enum sp_err rc = SP_OK;
-
-    *created = 0;
-    if (r->seg_fd >= 0 && strcmp(r->seg_day, day) == 0 && fstat(r->seg_fd, &st) == 0 &&
-        st.st_nlink > 0)
-        return SP_OK;
-    if (r->seg_fd >= 0)
-        close(r->seg_fd);
-    r->seg_fd = -1;
-    sp_buf_init(&p, 8192);
-    reg_day_path(r, day, 1, &p);
-    if (sp_file_mkdirs(sp_buf_str(&p), REG_DIR_MODE) != SP_OK) {
-        sp_warn("register: cannot create %s", sp_buf_str(&p));
-        rc = SP_ERR_IO;
-        goto out;
-    }
-    reg_day_path(r, day, 0, &p);
-    r->seg_fd = open(sp_buf_str(&p), O_WRONLY | O_APPEND | O_CLOEXEC);
-    if (r->seg_fd < 0 && errno == ENOENT) {
-        r->seg_fd = open(sp_buf_str(&p), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, REG_FILE_MODE);
-        *created = 1;
-    }
-    if (r->seg_fd < 0) {
-        sp_warn("register: cannot open %s", sp_buf_str(&p));
-        rc = SP_ERR_IO;
-        goto out;
-    }
-    snprintf(r->seg_day, sizeof(r->seg_day), "%s", day);
-out:
-    sp_buf_cleanup(&p);
-    return rc;
-}
-
-/* fsync the directory of a new segment, so the file survives a crash. */
-static void reg_sync_dir(const struct sp_register *r, const char *day)
-{
-    struct sp_buf p;
-    int fd;
-
-    sp_buf_init(&p, 8192);
-    reg_day_path(r, day, 1, &p);
-    fd = open(sp_buf_str(&p), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd >= 0) {
-        fsync(fd);
-        close(fd);
-    }
-    sp_buf_cleanup(&p);
-}
-
-static enum sp_err reg_write_all(int fd, const char *p, size_t n)
-{
-    while (n > 0) {
-        ssize_t w = write(fd, p, n);
-        if (w < 0) {
-            if (errno == EINTR)
-                continue;
-            return SP_ERR_IO;
-        }
-        p += w;
-        n -= (size_t)w;
-    }
-    return SP_OK;
-}
-
-static enum sp_err reg_index_add(struct sp_register *r, const char *day, int64_t seq,
-                                 const char *hash, int64_t bytes)
-{
-    static const char sql[] =
-        "INSERT INTO register_days (day, first_seq, last_seq, last_hash, records, bytes)"
-        " VALUES (?1, ?2, ?2, ?3, 1, ?4) ON CONFLICT(day) DO UPDATE SET"
-        " last_seq = excluded.last_seq, last_hash = excluded.last_hash,"
-        " records = records + 1, bytes = excluded.bytes";
-    sqlite3_stmt *st = sp_db_stmt(r->db, sql);
-    enum sp_err rc = SP_OK;
-
-    if (st == NULL)
-        return SP_ERR_DB;
-    sp_db_bind_text(st, 1, day);
-    sqlite3_bind_int64(st, 2, seq);
-    sp_db_bind_text(st, 3, hash);
-    sqlite3_bind_int64(st, 4, bytes);
-    if (sp_db_step_write(r->db, st) != SQLITE_DONE)
-        rc = sp_db_fail(r->db, "register index");
-    sp_db_done(st);
-    return rc;
-}
-
-/*
- * Under the lock: bring the segment of day to the length its index row says
- * (expected): cut an interrupted append, refuse a segment that lost bytes.
- */
-static enum sp_err reg_segment_check(struct sp_register *r, const char *day, int64_t expected)
-{
-    struct stat st;
-
-    if (fstat(r->seg_fd, &st) != 0)
-        return SP_ERR_IO;
-    if ((int64_t)st.st_size == expected)
-        return SP_OK;
-    if ((int64_t)st.st_size > expected) {
-        sp_warnx("register: segment %s has %lld bytes past its index (an interrupted append): "
-                 "cut",
-                 day, (long long)((int64_t)st.st_size - expected));
-        return ftruncate(r->seg_fd, (off_t)expected) == 0 ? SP_OK : SP_ERR_IO;
-    }
-    sp_errorx("register: segment %s is %lld bytes, its index says %lld: truncated or replaced; "
-              "refusing to append (run spid-sp register verify)",
-              day, (long long)st.st_size, (long long)expected);
-    return SP_ERR_INTEGRITY;
-}
-
-enum sp_err sp_register_append(struct sp_register *r, const struct sp_register_record *rec,
-                               int64_t *seq)
-{
-    char day[REG_DAY_LEN + 1], sha[SP_SHA256_HEX_LEN + 1], hash[SP_SHA256_HEX_LEN + 1];
-    struct reg_anchor anchor;
-    struct reg_day head;
-    struct reg_entry e;
-    struct sp_buf plain, frame;
-    int64_t expected = 0;
-    int found = 0, locked = 0, created = 0, written = 0;
-    enum sp_err rc;
-
-    memset(&anchor, 0, sizeof(anchor));
-    memset(&head, 0, sizeof(head));
-    day[0] = '\0';
-    sp_buf_init(&plain, REG_MAX_PLAIN);
-    sp_buf_init(&frame, compressBound(REG_MAX_PLAIN) + REG_FRAME_HEAD);
-    rc = reg_check_record(rec);
-    if (rc != SP_OK)
-        goto out;
-    sp_sha256_hex(rec->msg, rec->msg_len, sha);
-
-    rc = reg_lock(r);
-    if (rc != SP_OK)
-        goto out;
-    locked = 1;
-    rc = reg_read_newest(r, &head, &found);
-    if (rc == SP_OK && !found)
-        rc = reg_read_anchor(r, &anchor);
-    if (rc != SP_OK)
-        goto out;
-
-    e = (struct reg_entry){
-        .seq = (found ? head.last_seq : anchor.seq) + 1,
-        .time_ms = rec->time_ms,
-        .kind = rec->kind,
-        .dir = rec->direction,
-        .id = rec->id,
-        .irt = rec->in_response_to,
-        .idp = rec->idp,
-        .cf = rec->cf,
-        .len = (int64_t)rec->msg_len,
-        .sha256 = sha,
-        .prev = found ? head.last_hash : anchor.hash,
-    };
-    rc = reg_hash(&e, e.prev, hash);
-    if (rc != SP_OK) {
-        sp_warnx("register: record refused: a text field is not valid UTF-8");
-        goto out;
-    }
-    e.hash = hash;
-    rc = reg_header(&e, &plain);
-    if (rc == SP_OK)
-        rc = sp_buf_add(&plain, rec->msg, rec->msg_len);
-    if (rc == SP_OK)
-        rc = reg_frame_encode(plain.data, plain.len, &frame);
-    if (rc != SP_OK)
-        goto out;
-
-    /* never file behind the newest day: the chain runs in day order */
-    reg_day_of(rec->time_ms, day);
-    if (found && strcmp(day, head.day) < 0)
-        memcpy(day, head.day, sizeof(day));
-    if (found && strcmp(day, head.day) == 0)
-        expected = head.bytes;
-    rc = reg_open_segment(r, day, &created);
-    if (rc == SP_OK)
-        rc = reg_segment_check(r, day, expected);
-    if (rc != SP_OK)
-        goto out;
-
-    written = 1;
-    rc = reg_write_all(r->seg_fd, frame.data, frame.len);
-    if (rc == SP_OK && fdatasync(r->seg_fd) != 0)
-        rc = SP_ERR_IO;
-    if (rc != SP_OK) {
-        sp_warn("register: cannot write the segment of %s", day);
-        goto out;
-    }
-    if (created)
-        reg_sync_dir(r, day);
-    rc = reg_index_add(r, day, e.seq, hash, expected + (int64_t)frame.len);
-    if (rc == SP_OK && seq != NULL)
-        *seq = e.seq;
-out:
-    if (rc != SP_OK && written && ftruncate(r->seg_fd, (off_t)expected) != 0)
-        sp_warn("register: cannot cut a failed append from the segment of %s", day);
-    if (locked)
-        reg_unlock(r);
-    sp_buf_cleanup(&plain);
-    sp_buf_cleanup(&frame);
-    return rc;
-}
-
 /* ------------------------------------------------------------------ snapshot of days */
-
-struct reg_days {
-    struct reg_day *v;
-    size_t n, cap;
-};
 
 static struct reg_day *reg_days_find_or_add(struct reg_days *ds, const char *day)
 {
@@ -888,7 +571,7 @@ static void reg_list_free(char **v)
 }
 
 /* Every segment file on disk, with its size, into ds. */
-static void reg_scan_disk(struct sp_register *r, struct reg_days *ds)
+void reg_scan_disk(struct sp_register *r, struct reg_days *ds)
 {
     struct sp_buf p;
     char **years = reg_list(r->dir, 4, "");
@@ -924,10 +607,43 @@ static void reg_scan_disk(struct sp_register *r, struct reg_days *ds)
 }
 
 /*
+ * What verify and export read: the acknowledged bytes. The unacknowledged
+ * tail of a batch a crash interrupted (see register.h, "Durability and
+ * crashes") is marked and left out: bytes past the newest row, and files of
+ * days after it, each no larger than one batch. Anything else past a row is
+ * read, so verify reports it.
+ */
+static void reg_classify(struct reg_days *ds, const struct reg_anchor *a)
+{
+    const struct reg_day *newest = NULL;
+
+    for (size_t i = 0; i < ds->n; i++)
+        if (ds->v[i].indexed && strcmp(ds->v[i].day, a->first_day) >= 0)
+            newest = &ds->v[i]; /* sorted by day */
+    for (size_t i = 0; i < ds->n; i++) {
+        struct reg_day *d = &ds->v[i];
+        int64_t extra = d->size - (d->indexed ? d->bytes : 0);
+
+        d->limit = d->size;
+        d->tail = REG_TAIL_NONE;
+        if (!d->on_disk || extra <= 0 || extra > (int64_t)SP_REGISTER_BATCH_MAX_BYTES)
+            continue;
+        if (d == newest) {
+            d->tail = REG_TAIL_ROW;
+            d->limit = d->bytes;
+        } else if (!d->indexed && strcmp(d->day, a->first_day) >= 0 &&
+                   (newest == NULL || strcmp(d->day, newest->day) > 0)) {
+            d->tail = REG_TAIL_FILE;
+            d->limit = 0;
+        }
+    }
+}
+
+/*
  * Under the lock: the anchor, every index row and every file on disk with
  * its size, sorted by day. Files only grow after this, by whole frames.
  */
-static enum sp_err reg_snapshot(struct sp_register *r, struct reg_anchor *a, struct reg_days *ds)
+enum sp_err reg_snapshot(struct sp_register *r, struct reg_anchor *a, struct reg_days *ds)
 {
     static const char sql[] = "SELECT day, first_seq, last_seq, last_hash, records, bytes"
                               " FROM register_days ORDER BY day";
@@ -959,338 +675,324 @@ static enum sp_err reg_snapshot(struct sp_register *r, struct reg_anchor *a, str
     reg_unlock(r);
     if (ds->n > 0)
         qsort(ds->v, ds->n, sizeof(ds->v[0]), reg_day_cmp);
+    reg_classify(ds, a);
     return rc;
 }
 
-/* ------------------------------------------------------------------ reading segments */
+/* ------------------------------------------------------------------ records in */
 
-/* Called for every record read; return non-zero to stop the segment. */
-typedef int (*reg_record_fn)(void *ctx, const struct reg_day *d, const struct reg_entry *e);
+static int reg_kind_ok(const char *k)
+{
+    return k != NULL &&
+           (strcmp(k, SP_REGISTER_AUTHN_REQUEST) == 0 || strcmp(k, SP_REGISTER_RESPONSE) == 0 ||
+            strcmp(k, SP_REGISTER_LOGOUT_REQUEST) == 0 ||
+            strcmp(k, SP_REGISTER_LOGOUT_RESPONSE) == 0);
+}
+
+static enum sp_err reg_check_record(const struct sp_register_record *rec)
+{
+    if (rec == NULL || !reg_kind_ok(rec->kind) || rec->direction == NULL ||
+        (strcmp(rec->direction, SP_REGISTER_OUT) != 0 &&
+         strcmp(rec->direction, SP_REGISTER_IN) != 0) ||
+        rec->id == NULL || rec->id[0] == '\0' || rec->msg == NULL || rec->msg_len == 0 ||
+        rec->time_ms < 0) {
+        sp_warnx("register: record refused: kind, direction, id, message or time missing or "
+                 "unknown");
+        return SP_ERR_INVALID;
+    }
+    if (rec->msg_len > SP_REGISTER_MAX_MESSAGE) {
+        sp_warnx("register: record refused: message of %zu bytes (at most %u)", rec->msg_len,
+                 SP_REGISTER_MAX_MESSAGE);
+        return SP_ERR_TOO_LARGE;
+    }
+    return SP_OK;
+}
+
+/* ------------------------------------------------------------------ prepared records */
 
 /*
- * Read the segment of d up to its snapshot size, calling fn per record.
- * SP_OK, SP_ERR_INTEGRITY (a frame is cut short or damaged at *bad_off; the
- * records before it were delivered), SP_ERR_IO.
+ * SPLICE NOTES: how a record is compressed before its place in the chain is
+ * known. The plain text of a frame is U || K || M, with
+ *   U = {"seq":N,"prev":"<64 hex>","hash":"<64 hex>",   N padded with spaces
+ *       to REG_SEQ_WIDTH, so U is always REG_U_LEN bytes;
+ *   K = the other header fields and the closing brace and newline;
+ *   M = the message.
+ * Only U depends on the chain. sp_register_prepare compresses K||M on the
+ * caller's thread as raw deflate ending with the final block, with the
+ * preset dictionary reg_dict || U', where U' is U with every chain byte
+ * (seq, prev, hash) replaced by a byte value p that occurs nowhere in K||M.
+ * Under the lock the frame is assembled as: zlib header naming reg_dict ||
+ * U Huffman-coded as non-final blocks ending on a byte boundary (sync
+ * flush) || the prepared K||M blocks || Adler-32 of U||K||M (combined). It
+ * inflates to the right bytes because every back-reference of the K||M
+ * blocks copies bytes equal to K||M's, which hold no p: so it lands on
+ * reg_dict or on the fixed text of U, both at the same distance in U' and
+ * in U. When all 256 byte values occur in K||M, K||M is compressed without a
+ * dictionary (no back-reference before its start). The result is an
+ * ordinary format-1 frame.
  */
-static enum sp_err reg_read_segment(struct sp_register *r, const struct reg_day *d,
-                                    reg_record_fn fn, void *ctx, int64_t *bad_off)
+#define REG_SEQ_WIDTH 19                                 /* digits of the largest int64 */
+#define REG_U_SEQ 7                                      /* {"seq": */
+#define REG_U_PREV (REG_U_SEQ + REG_SEQ_WIDTH + 9)       /* ,"prev":" */
+#define REG_U_HASH (REG_U_PREV + SP_SHA256_HEX_LEN + 10) /* ","hash":" */
+#define REG_U_LEN (REG_U_HASH + SP_SHA256_HEX_LEN + 2)   /* ", */
+#define REG_UZ_MAX 512         /* U Huffman-coded, with the sync flush marker */
+#define REG_ZLIB_CMF 0x78      /* deflate, 32 KiB window */
+#define REG_ZLIB_FLG_BASE 0xA0 /* default level, preset dictionary */
+#define REG_ZLIB_FLG (REG_ZLIB_FLG_BASE + (31 - (REG_ZLIB_CMF * 256 + REG_ZLIB_FLG_BASE) % 31) % 31)
+#define REG_ZLIB_HEAD 6  /* CMF, FLG, be32 DICTID */
+#define REG_ZLIB_TRAIL 4 /* be32 Adler-32 */
+
+static void reg_u(char u[REG_U_LEN], const char *seq, const char *prev, const char *hash)
 {
-    struct sp_buf p, zbuf, plain;
-    int64_t off = 0, size;
-    enum sp_err rc = SP_OK;
-    FILE *fp;
+    memcpy(u, "{\"seq\":", REG_U_SEQ);
+    memcpy(u + REG_U_SEQ, seq, REG_SEQ_WIDTH);
+    memcpy(u + REG_U_SEQ + REG_SEQ_WIDTH, ",\"prev\":\"", 9);
+    memcpy(u + REG_U_PREV, prev, SP_SHA256_HEX_LEN);
+    memcpy(u + REG_U_PREV + SP_SHA256_HEX_LEN, "\",\"hash\":\"", 10);
+    memcpy(u + REG_U_HASH, hash, SP_SHA256_HEX_LEN);
+    memcpy(u + REG_U_HASH + SP_SHA256_HEX_LEN, "\",", 2);
+}
 
-    *bad_off = -1;
-    sp_buf_init(&p, 8192);
-    sp_buf_init(&zbuf, compressBound(REG_MAX_PLAIN) + 1);
-    sp_buf_init(&plain, REG_MAX_PLAIN + 1);
-    reg_day_path(r, d->day, 0, &p);
-    fp = fopen(sp_buf_str(&p), "rb");
-    if (fp == NULL) {
-        rc = errno == ENOENT ? SP_ERR_NOT_FOUND : SP_ERR_IO;
-        goto out;
-    }
-    for (;;) {
-        struct reg_entry e;
-        json_t *hdr = NULL;
-        int stop;
+/* A byte value found nowhere in p[0..n) (0 when possible), or -1 when all 256 occur. */
+static int reg_placeholder(const unsigned char *p, size_t n)
+{
+    unsigned char seen[256];
 
-        rc = reg_frame_read(fp, d->size - off, &zbuf, &plain, &size);
-        if (rc == SP_ERR_NOT_FOUND) {
-            rc = SP_OK;
-            break;
-        }
+    if (memchr(p, 0, n) == NULL)
+        return 0;
+    memset(seen, 0, sizeof(seen));
+    for (size_t i = 0; i < n; i++)
+        seen[p[i]] = 1;
+    for (int c = 1; c < 256; c++)
+        if (!seen[c])
+            return c;
+    return -1;
+}
+
+/* K: every header field but seq, prev and hash, then "}\n" (U opens the object). */
+static enum sp_err reg_header_rest(const struct reg_entry *e, struct sp_buf *out)
+{
+    json_t *o = json_object();
+    char *s = NULL;
+    int bad = 0;
+    enum sp_err rc = SP_ERR_INVALID;
+
+    bad |= json_object_set_new(o, "v", json_integer(1));
+    bad |= json_object_set_new(o, "time", json_integer(e->time_ms));
+    bad |= json_object_set_new(o, "kind", reg_jstr(e->kind));
+    bad |= json_object_set_new(o, "dir", reg_jstr(e->dir));
+    bad |= json_object_set_new(o, "id", reg_jstr(e->id));
+    bad |= json_object_set_new(o, "irt", reg_jstr(e->irt));
+    bad |= json_object_set_new(o, "idp", reg_jstr(e->idp));
+    bad |= json_object_set_new(o, "cf", reg_jstr(e->cf));
+    bad |= json_object_set_new(o, "len", json_integer(e->len));
+    bad |= json_object_set_new(o, "sha256", reg_jstr(e->sha256));
+    if (bad == 0)
+        s = json_dumps(o, JSON_COMPACT); /* one line: strings escape their newlines */
+    json_decref(o);
+    if (s != NULL && s[0] == '{') {
+        rc = sp_buf_adds(out, s + 1);
         if (rc == SP_OK)
-            rc = reg_parse(&plain, &e, &hdr);
-        if (rc != SP_OK) {
-            if (rc == SP_ERR_INTEGRITY || rc == SP_ERR_TOO_LARGE)
-                rc = SP_ERR_INTEGRITY;
-            *bad_off = off;
-            break;
-        }
-        off += size;
-        stop = fn(ctx, d, &e);
-        json_decref(hdr);
-        if (stop)
-            break;
+            rc = sp_buf_addc(out, '\n');
     }
-    fclose(fp);
-out:
-    sp_buf_cleanup(&p);
-    sp_buf_cleanup(&zbuf);
-    sp_buf_cleanup(&plain);
+    free(s);
     return rc;
 }
 
-/* ------------------------------------------------------------------ verify */
-
-struct reg_verify {
-    sp_register_problem_fn fn;
-    void *ctx;
-    int64_t problems, reported, records;
-    int64_t seq; /* expected: the previous record's */
-    char hash[SP_SHA256_HEX_LEN + 1];
-    /* the current segment */
-    int64_t first_seq, last_seq, count;
-    char last_hash[SP_SHA256_HEX_LEN + 1];
-};
-
-static void reg_problem(struct reg_verify *v, const char *day, int64_t seq, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-
-static void reg_problem(struct reg_verify *v, const char *day, int64_t seq, const char *fmt, ...)
+/*
+ * Compressors for sp_register_prepare, kept between calls: a deflate state
+ * is some 256 KiB, and allocating and freeing one per record made the
+ * allocator give pages back and fault them in again under load. At most
+ * REG_ZPOOL_MAX are kept; more concurrent callers get fresh ones.
+ */
+static z_stream *reg_zpool_get(struct sp_register *r)
 {
-    char what[512];
-    va_list ap;
+    z_stream *zs = NULL;
 
-    v->problems++;
-    if (v->reported >= REG_MAX_PROBLEMS || v->fn == NULL)
-        return;
-    va_start(ap, fmt);
-    vsnprintf(what, sizeof(what), fmt, ap);
-    va_end(ap);
-    v->reported++;
-    v->fn(v->ctx, day, seq, what);
-}
-
-static int reg_verify_record(void *ctx, const struct reg_day *d, const struct reg_entry *e)
-{
-    struct reg_verify *v = ctx;
-    char hash[SP_SHA256_HEX_LEN + 1], sha[SP_SHA256_HEX_LEN + 1], rday[REG_DAY_LEN + 1] = "";
-
-    v->records++;
-    if (v->count++ == 0)
-        v->first_seq = e->seq;
-    if (e->seq != v->seq + 1) {
-        if (e->seq > v->seq + 1)
-            reg_problem(v, d->day, v->seq + 1,
-                        "records %lld to %lld missing (removed): the chain continues at %lld",
-                        (long long)(v->seq + 1), (long long)(e->seq - 1), (long long)e->seq);
-        else
-            reg_problem(v, d->day, e->seq,
-                        "out of order: expected record %lld (reordered or duplicated)",
-                        (long long)(v->seq + 1));
-    } else if (strcmp(e->prev, v->hash) != 0) {
-        reg_problem(v, d->day, e->seq,
-                    "does not follow record %lld (prev_hash differs): a record was inserted, "
-                    "replaced, removed or reordered",
-                    (long long)v->seq);
+    pthread_mutex_lock(&r->zpool_mu);
+    if (r->zpool_n > 0)
+        zs = r->zpool[--r->zpool_n];
+    pthread_mutex_unlock(&r->zpool_mu);
+    if (zs != NULL)
+        return deflateReset(zs) == Z_OK ? zs : NULL;
+    zs = sp_xcalloc(1, sizeof(*zs));
+    if (deflateInit2(zs, REG_ZLIB_LEVEL, Z_DEFLATED, -MAX_WBITS, 8, Z_DEFAULT_STRATEGY) != Z_OK) {
+        free(zs);
+        return NULL;
     }
-    if (reg_hash(e, e->prev, hash) != SP_OK || strcmp(hash, e->hash) != 0)
-        reg_problem(v, d->day, e->seq, "content changed: the stored hash does not match");
-    sp_sha256_hex(e->msg, e->msg_len, sha);
-    if ((int64_t)e->msg_len != e->len || strcmp(sha, e->sha256) != 0)
-        reg_problem(v, d->day, e->seq, "message changed: its SHA-256 or length does not match");
-    if (e->time_ms >= 0)
-        reg_day_of(e->time_ms, rday);
-    if (e->time_ms < 0 || strcmp(rday, d->day) > 0)
-        reg_problem(v, d->day, e->seq, "time is after its segment's day: moved between segments");
-    v->seq = e->seq;
-    snprintf(v->hash, sizeof(v->hash), "%s", e->hash);
-    v->last_seq = e->seq;
-    snprintf(v->last_hash, sizeof(v->last_hash), "%s", e->hash);
-    return 0;
+    return zs;
 }
 
-/* After a segment: its index row against what was read. */
-static void reg_verify_row(struct reg_verify *v, const struct reg_day *d)
+static void reg_zpool_put(struct sp_register *r, z_stream *zs)
 {
-    if (!d->indexed) {
-        reg_problem(v, d->day, v->count ? v->first_seq : 0,
-                    "segment file not in the index: added outside the register");
+    if (zs == NULL)
         return;
+    pthread_mutex_lock(&r->zpool_mu);
+    if (r->zpool_n < REG_ZPOOL_MAX) {
+        r->zpool[r->zpool_n++] = zs;
+        zs = NULL;
     }
-    if (d->size != d->bytes)
-        reg_problem(v, d->day, 0, "segment is %lld bytes, the index says %lld: %s",
-                    (long long)d->size, (long long)d->bytes,
-                    d->size < d->bytes ? "truncated or records removed" : "bytes added");
-    if (v->count != d->records || v->first_seq != d->first_seq || v->last_seq != d->last_seq)
-        reg_problem(v, d->day, 0,
-                    "segment holds %lld records (%lld to %lld), the index says %lld (%lld to %lld)",
-                    (long long)v->count, (long long)v->first_seq, (long long)v->last_seq,
-                    (long long)d->records, (long long)d->first_seq, (long long)d->last_seq);
-    else if (strcmp(v->last_hash, d->last_hash) != 0)
-        reg_problem(v, d->day, d->last_seq,
-                    "last hash differs from the index: the newest record was replaced or the "
-                    "index edited");
-    /* continue the chain from the index, so one damaged day is reported once */
-    v->seq = d->last_seq;
-    snprintf(v->hash, sizeof(v->hash), "%s", d->last_hash);
+    pthread_mutex_unlock(&r->zpool_mu);
+    if (zs != NULL) {
+        deflateEnd(zs);
+        free(zs);
+    }
 }
 
-enum sp_err sp_register_verify(struct sp_register *r, sp_register_problem_fn problem, void *ctx,
-                               int64_t *records)
+enum sp_err sp_register_prepare(struct sp_register *r, const struct sp_register_record *rec,
+                                struct sp_register_prepared **out)
 {
-    struct reg_verify v;
-    struct reg_anchor a;
-    struct reg_days ds;
+    char sha[SP_SHA256_HEX_LEN + 1];
+    unsigned char dict[sizeof(reg_dict) - 1 + REG_U_LEN];
+    struct sp_register_prepared *pr = NULL;
+    struct reg_entry e;
+    struct sp_buf km;
+    z_stream *zs = NULL;
+    uLong bound;
+    int ph;
     enum sp_err rc;
 
-    memset(&v, 0, sizeof(v));
-    v.fn = problem;
-    v.ctx = ctx;
-    if (records != NULL)
-        *records = 0;
-    rc = reg_snapshot(r, &a, &ds);
+    *out = NULL;
+    rc = reg_check_record(rec);
+    if (rc != SP_OK)
+        return rc;
+    sp_buf_init(&km, REG_MAX_PLAIN);
+    sp_sha256_hex(rec->msg, rec->msg_len, sha);
+    e = (struct reg_entry){
+        .seq = 0,
+        .time_ms = rec->time_ms,
+        .kind = rec->kind,
+        .dir = rec->direction,
+        .id = rec->id,
+        .irt = rec->in_response_to,
+        .idp = rec->idp,
+        .cf = rec->cf,
+        .len = (int64_t)rec->msg_len,
+        .sha256 = sha,
+    };
+    pr = sp_xcalloc(1, sizeof(*pr));
+    pr->time_ms = rec->time_ms;
+    pr->canon = reg_canonical(&e);
+    if (pr->canon == NULL || strncmp(pr->canon, "[0,", 3) != 0) {
+        sp_warnx("register: record refused: a text field is not valid UTF-8");
+        rc = SP_ERR_INVALID;
+        goto out;
+    }
+    rc = reg_header_rest(&e, &km);
+    if (rc == SP_OK && REG_U_LEN + km.len > REG_MAX_HEADER) {
+        sp_warnx("register: record refused: header fields of %zu bytes", km.len);
+        rc = SP_ERR_TOO_LARGE;
+    }
+    if (rc == SP_OK)
+        rc = sp_buf_add(&km, rec->msg, rec->msg_len);
     if (rc != SP_OK)
         goto out;
-    v.seq = a.seq;
-    memcpy(v.hash, a.hash, sizeof(v.hash));
-    for (size_t i = 0; i < ds.n; i++) {
-        const struct reg_day *d = &ds.v[i];
-        int64_t bad_off;
 
-        if (a.first_day[0] != '\0' && strcmp(d->day, a.first_day) < 0) {
-            /* files there are leftovers of an interrupted prune: outside the chain */
-            if (d->indexed)
-                reg_problem(&v, d->day, 0,
-                            "index row older than the pruning boundary %s: the anchor was moved",
-                            a.first_day);
-            continue;
-        }
-        if (!d->on_disk) {
-            reg_problem(&v, d->day, d->first_seq, "segment file missing: records %lld to %lld lost",
-                        (long long)d->first_seq, (long long)d->last_seq);
-            v.seq = d->last_seq;
-            snprintf(v.hash, sizeof(v.hash), "%s", d->last_hash);
-            continue;
-        }
-        v.count = v.first_seq = v.last_seq = 0;
-        v.last_hash[0] = '\0';
-        rc = reg_read_segment(r, d, reg_verify_record, &v, &bad_off);
-        if (rc == SP_ERR_INTEGRITY) {
-            reg_problem(&v, d->day, v.last_seq + (v.count ? 1 : 0),
-                        "damaged or cut short at byte %lld: the rest of the segment is unreadable",
-                        (long long)bad_off);
-            rc = SP_OK;
-        } else if (rc == SP_ERR_NOT_FOUND) {
-            reg_problem(&v, d->day, d->first_seq, "segment file removed during the check");
-            rc = SP_OK;
-        }
-        if (rc != SP_OK)
+    rc = SP_ERR_INTERNAL;
+    zs = reg_zpool_get(r);
+    if (zs == NULL)
+        goto out;
+    ph = reg_placeholder((const unsigned char *)km.data, km.len);
+    if (ph >= 0) {
+        char seq[REG_SEQ_WIDTH], fill[SP_SHA256_HEX_LEN];
+        memset(seq, ph, sizeof(seq));
+        memset(fill, ph, sizeof(fill));
+        memcpy(dict, reg_dict, sizeof(reg_dict) - 1);
+        reg_u((char *)dict + sizeof(reg_dict) - 1, seq, fill, fill);
+        if (deflateSetDictionary(zs, dict, (uInt)sizeof(dict)) != Z_OK)
             goto out;
-        reg_verify_row(&v, d);
-        if (!d->indexed && v.count > 0) {
-            v.seq = v.last_seq;
-            snprintf(v.hash, sizeof(v.hash), "%s", v.last_hash);
-        }
     }
-    if (v.problems > v.reported && problem != NULL) {
-        char what[128];
-        snprintf(what, sizeof(what), "%lld more problems found but not listed",
-                 (long long)(v.problems - v.reported));
-        problem(ctx, NULL, 0, what);
-    }
-    rc = v.problems > 0 ? SP_ERR_INTEGRITY : SP_OK;
+    bound = deflateBound(zs, (uLong)km.len);
+    pr->body = sp_xmalloc(bound);
+    zs->next_in = (Bytef *)km.data;
+    zs->avail_in = (uInt)km.len;
+    zs->next_out = pr->body;
+    zs->avail_out = (uInt)bound;
+    if (deflate(zs, Z_FINISH) != Z_STREAM_END)
+        goto out;
+    pr->body_len = zs->total_out;
+    pr->body_plain = km.len;
+    pr->body_adler = adler32(adler32(0L, Z_NULL, 0), (const Bytef *)km.data, (uInt)km.len);
+    rc = SP_OK;
 out:
-    if (records != NULL)
-        *records = v.records;
-    free(ds.v);
+    reg_zpool_put(r, zs);
+    sp_buf_cleanup(&km);
+    if (rc == SP_OK)
+        *out = pr;
+    else
+        sp_register_prepared_free(&pr);
     return rc;
 }
 
-/* ------------------------------------------------------------------ export */
+void sp_register_prepared_free(struct sp_register_prepared **pp)
+{
+    struct sp_register_prepared *p = pp != NULL ? *pp : NULL;
 
-struct reg_export {
-    FILE *out;
-    int64_t from_ms, to_ms, count;
+    if (p == NULL)
+        return;
+    free(p->canon);
+    free(p->body);
+    free(p);
+    *pp = NULL;
+}
+
+/*
+ * Under the lock: the frame of pr as record seq following prev, appended to
+ * out (see the SPLICE NOTES); its hash into hash. scratch is reused.
+ */
+enum sp_err reg_frame_splice(struct sp_register *r, const struct sp_register_prepared *pr,
+                             int64_t seq, const char *prev, char hash[SP_SHA256_HEX_LEN + 1],
+                             struct sp_buf *scratch, struct sp_buf *out)
+{
+    char seqtxt[32], u[REG_U_LEN];
+    unsigned char head[REG_FRAME_HEAD + REG_ZLIB_HEAD], trail[REG_ZLIB_TRAIL], uz[REG_UZ_MAX];
+    size_t uzlen, clen, ulen;
+    uLong adler;
     enum sp_err rc;
-};
 
-static json_t *reg_export_str(const char *s)
-{
-    json_t *j = reg_jstr(s);
-    return j != NULL ? j : json_null();
-}
+    /* hash_n = SHA-256(prev "\n" [seq, ...]): the canonical form with this seq */
+    sp_buf_reset(scratch);
+    sp_buf_adds(scratch, prev);
+    sp_buf_addf(scratch, "\n[%lld", (long long)seq);
+    rc = sp_buf_adds(scratch, pr->canon + 2);
+    if (rc != SP_OK)
+        return rc;
+    sp_sha256_hex(scratch->data, scratch->len, hash);
 
-static int reg_export_record(void *ctx, const struct reg_day *d, const struct reg_entry *e)
-{
-    struct reg_export *x = ctx;
-    char at[SP_TIME_ISO_LEN];
-    json_t *o, *msg;
-    char *line;
+    snprintf(seqtxt, sizeof(seqtxt), "%-*lld", REG_SEQ_WIDTH, (long long)seq);
+    reg_u(u, seqtxt, prev, hash);
+    if (deflateReset(&r->hz) != Z_OK)
+        return SP_ERR_INTERNAL;
+    r->hz.next_in = (Bytef *)u;
+    r->hz.avail_in = REG_U_LEN;
+    r->hz.next_out = uz;
+    r->hz.avail_out = sizeof(uz);
+    if (deflate(&r->hz, Z_SYNC_FLUSH) != Z_OK || r->hz.avail_in != 0 || r->hz.avail_out == 0)
+        return SP_ERR_INTERNAL;
+    uzlen = sizeof(uz) - r->hz.avail_out;
 
-    (void)d;
-    if (e->time_ms < x->from_ms || e->time_ms >= x->to_ms)
-        return 0;
-    o = json_object();
-    sp_time_format(e->time_ms, 1, at);
-    json_object_set_new(o, "seq", json_integer(e->seq));
-    json_object_set_new(o, "time", json_string(at));
-    json_object_set_new(o, "time_ms", json_integer(e->time_ms));
-    json_object_set_new(o, "kind", reg_export_str(e->kind));
-    json_object_set_new(o, "direction", reg_export_str(e->dir));
-    json_object_set_new(o, "id", reg_export_str(e->id));
-    json_object_set_new(o, "in_response_to", reg_export_str(e->irt));
-    json_object_set_new(o, "idp", reg_export_str(e->idp));
-    json_object_set_new(o, "cf", reg_export_str(e->cf));
-    json_object_set_new(o, "sha256", reg_export_str(e->sha256));
-    json_object_set_new(o, "prev_hash", reg_export_str(e->prev));
-    json_object_set_new(o, "hash", reg_export_str(e->hash));
-    msg = json_stringn((const char *)e->msg, e->msg_len); /* NULL: not UTF-8 */
-    if (msg != NULL) {
-        json_object_set_new(o, "message", msg);
-    } else {
-        struct sp_buf b;
-        sp_buf_init(&b, (size_t)-1);
-        sp_b64_encode(&b, e->msg, e->msg_len);
-        json_object_set_new(o, "message_base64", json_string(sp_buf_str(&b)));
-        sp_buf_cleanup(&b);
-    }
-    line = json_dumps(o, JSON_COMPACT);
-    json_decref(o);
-    if (line == NULL || fputs(line, x->out) == EOF || fputc('\n', x->out) == EOF) {
-        x->rc = SP_ERR_IO;
-        free(line);
-        return 1;
-    }
-    free(line);
-    x->count++;
-    return 0;
-}
-
-enum sp_err sp_register_export(struct sp_register *r, int64_t from_ms, int64_t to_ms, FILE *out,
-                               int64_t *count)
-{
-    struct reg_export x = {out, from_ms, to_ms != 0 ? to_ms : INT64_MAX, 0, SP_OK};
-    char first[REG_DAY_LEN + 1] = "", last[REG_DAY_LEN + 1] = "9999-99-99";
-    struct reg_anchor a;
-    struct reg_days ds;
-    enum sp_err rc, damaged = SP_OK;
-
-    if (count != NULL)
-        *count = 0;
-    if (from_ms > 0)
-        reg_day_of(from_ms, first);
-    if (to_ms > 0)
-        reg_day_of(to_ms - 1, last);
-    rc = reg_snapshot(r, &a, &ds);
-    for (size_t i = 0; rc == SP_OK && i < ds.n; i++) {
-        const struct reg_day *d = &ds.v[i];
-        int64_t bad_off;
-
-        /* a segment holds no record later than its day (it may hold earlier ones) */
-        if (strcmp(d->day, first) < 0 || strcmp(d->day, last) > 0 || !d->on_disk)
-            continue;
-        if (a.first_day[0] != '\0' && strcmp(d->day, a.first_day) < 0)
-            continue;
-        rc = reg_read_segment(r, d, reg_export_record, &x, &bad_off);
-        if (rc == SP_ERR_INTEGRITY || rc == SP_ERR_NOT_FOUND) {
-            sp_warnx("register: export: segment %s is damaged at byte %lld (run spid-sp "
-                     "register verify)",
-                     d->day, (long long)bad_off);
-            damaged = SP_ERR_INTEGRITY;
-            rc = SP_OK;
-        }
-        if (rc == SP_OK)
-            rc = x.rc;
-    }
-    if (rc == SP_OK && fflush(out) != 0)
-        rc = SP_ERR_IO;
-    if (count != NULL)
-        *count = x.count;
-    free(ds.v);
-    return rc != SP_OK ? rc : damaged;
+    clen = REG_ZLIB_HEAD + uzlen + pr->body_len + REG_ZLIB_TRAIL;
+    ulen = REG_U_LEN + pr->body_plain;
+    if (ulen > REG_MAX_PLAIN || clen > compressBound(REG_MAX_PLAIN))
+        return SP_ERR_TOO_LARGE;
+    memcpy(head, REG_MAGIC, 4);
+    reg_put32(head + 4, (uint32_t)clen);
+    reg_put32(head + 8, (uint32_t)ulen);
+    head[REG_FRAME_HEAD] = REG_ZLIB_CMF;
+    head[REG_FRAME_HEAD + 1] = REG_ZLIB_FLG;
+    reg_put32(head + REG_FRAME_HEAD + 2, (uint32_t)r->dict_id);
+    adler = adler32(adler32(0L, Z_NULL, 0), (const Bytef *)u, REG_U_LEN);
+    adler = adler32_combine(adler, pr->body_adler, (z_off_t)pr->body_plain);
+    reg_put32(trail, (uint32_t)adler);
+    rc = sp_buf_add(out, head, sizeof(head));
+    if (rc == SP_OK)
+        rc = sp_buf_add(out, uz, uzlen);
+    if (rc == SP_OK)
+        rc = sp_buf_add(out, pr->body, pr->body_len);
+    if (rc == SP_OK)
+        rc = sp_buf_add(out, trail, sizeof(trail));
+    return rc;
 }
 
 /* ------------------------------------------------------------------ prune */

@@ -44,6 +44,8 @@ static const struct route routes[] = {
     {"GET", "/auth/login", 0, sp_web_auth_login, ROUTE_PUBLIC},
     {"GET", "/auth/denied", 0, sp_web_auth_denied, ROUTE_OPTIONAL},
     {"GET", "/logout", 0, sp_web_logout, ROUTE_OPTIONAL},
+    {"GET", "/spid/slo", 0, sp_web_spid_slo, ROUTE_OPTIONAL},
+    {"POST", "/spid/slo", 0, sp_web_spid_slo, ROUTE_OPTIONAL},
     {"GET", "/pin/request", 0, sp_web_pin_request_form, ROUTE_PUBLIC},
     {"POST", "/pin/request", 0, sp_web_pin_request, ROUTE_PUBLIC},
     {"GET", "/pin/login", 0, sp_web_pin_login_form, ROUTE_PUBLIC},

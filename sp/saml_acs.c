@@ -10,8 +10,14 @@
  * the message); finally one transaction.
  * Every rejection names its reason in the log and gives the browser a 4xx
  * page; nothing is ever redirected to an error page.
+ * Every Response that parses as a samlp:Response with an ID goes to the
+ * transaction register (env->record) once, before anything is acted on:
+ * before the session transaction when it succeeded, before the pending
+ * request is closed when it was rejected. If it cannot be recorded the
+ * answer is 500 and nothing else happens.
  */
 #include <jansson.h>
+#include <libxml/xmlreader.h>
 #include <string.h>
 
 #include "sp/audit.h"
@@ -34,8 +40,11 @@
 #include "saml_priv.h"
 
 #define SP_MAX_SAMLRESPONSE_B64 (SP_MAX_RESPONSE_BYTES / 3 * 4 + 4096)
+/* as the strict parse: no network, no entity substitution, no DTD loading */
+#define ACS_READER_OPTIONS (XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING)
 
 static const char acs_title_fail[] = "Accesso non riuscito";
+static const char acs_title_internal[] = "Errore interno";
 
 static void acs_fail(struct sp_acs_result *res, enum sp_check check, const char *why)
 {
@@ -54,6 +63,77 @@ static void acs_fail_plain(struct sp_acs_result *res, int status, const char *me
     res->title = acs_title_fail;
     res->message = message;
     sp_info("SPID response rejected: %s", why);
+}
+
+/*
+ * Response@ID and the Response's Issuer (trimmed) for the register: a
+ * streaming read that stops at the root's first child, on bytes the strict
+ * parse already accepted (well-formed, no DTD). false, with nothing
+ * allocated, when the root is not samlp:Response or has no ID.
+ */
+static bool acs_message_ids(const void *xml, size_t len, char **id, char **issuer)
+{
+    xmlTextReaderPtr rd = xmlReaderForMemory(xml, (int)len, NULL, NULL, ACS_READER_OPTIONS);
+    bool ok = false;
+
+    *id = *issuer = NULL;
+    if (rd == NULL)
+        return false;
+    while (xmlTextReaderRead(rd) == 1) {
+        const char *ns, *name;
+        int depth;
+
+        if (xmlTextReaderNodeType(rd) != XML_READER_TYPE_ELEMENT)
+            continue;
+        ns = (const char *)xmlTextReaderConstNamespaceUri(rd);
+        name = (const char *)xmlTextReaderConstLocalName(rd);
+        depth = xmlTextReaderDepth(rd);
+        if (depth == 0) {
+            xmlChar *v;
+            if (ns == NULL || name == NULL || strcmp(ns, LASSO_SAML2_PROTOCOL_HREF) != 0 ||
+                strcmp(name, "Response") != 0)
+                break;
+            v = xmlTextReaderGetAttribute(rd, BAD_CAST "ID");
+            if (v != NULL && v[0] != '\0') {
+                *id = sp_xstrdup((const char *)v);
+                ok = true;
+            }
+            xmlFree(v);
+            if (!ok || xmlTextReaderIsEmptyElement(rd))
+                break;
+            continue;
+        }
+        /* the Issuer, when there is one, is the root's first child */
+        if (ns != NULL && name != NULL && strcmp(ns, LASSO_SAML2_ASSERTION_HREF) == 0 &&
+            strcmp(name, "Issuer") == 0) {
+            xmlChar *t = xmlTextReaderReadString(rd);
+            if (t != NULL) {
+                const char *b = (const char *)t, *e = b + strlen(b);
+                while (*b == ' ' || *b == '\t' || *b == '\r' || *b == '\n')
+                    b++;
+                while (e > b && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r' || e[-1] == '\n'))
+                    e--;
+                if (e > b)
+                    *issuer = sp_xstrndup(b, (size_t)(e - b));
+            }
+            xmlFree(t);
+        }
+        break;
+    }
+    xmlFreeTextReader(rd);
+    return ok;
+}
+
+/* The register refused the Response: nothing may be acted on. */
+static void acs_unrecorded(struct sp_acs_result *res)
+{
+    res->http_status = 500;
+    res->anomaly = 0;
+    res->title = acs_title_internal;
+    res->message = "Non è stato possibile registrare la risposta del gestore dell'identità: "
+                   "riprovare più tardi.";
+    res->unrecorded = true;
+    sp_errorx("SPID response not processed: the transaction register did not keep it");
 }
 
 /* The pending request must be ours, this browser's, and still open. */
@@ -268,7 +348,9 @@ enum sp_err sp_saml_acs_process(const struct sp_saml_env *env, const char *saml_
     enum sp_cf_kind kind;
     enum sp_check passed;
     int64_t now_ms = sp_clock_now_ms(), now = now_ms / 1000;
-    bool have_pending = false;
+    bool have_pending = false, recordable = false, recorded = false;
+    char *msg_id = NULL, *msg_issuer = NULL;
+    struct sp_acs_message msg;
     enum sp_err rc = SP_ERR_DENIED;
 
     memset(res, 0, sizeof(*res));
@@ -292,10 +374,20 @@ enum sp_err sp_saml_acs_process(const struct sp_saml_env *env, const char *saml_
     }
     r = sp_spid_response_parse(xml.data ? xml.data : "", xml.len, &cr);
     if (r == NULL) {
-        acs_fail(res, cr.code, cr.detail);
+        acs_fail(res, cr.code, cr.detail); /* not a document: not recorded */
         goto out;
     }
     irt = sp_spid_response_in_response_to(r);
+    memset(&msg, 0, sizeof(msg));
+    if (env->record != NULL && acs_message_ids(xml.data, xml.len, &msg_id, &msg_issuer)) {
+        recordable = true;
+        msg.id = msg_id;
+        msg.in_response_to = irt;
+        msg.issuer = msg_issuer;
+        msg.xml = xml.data;
+        msg.len = xml.len;
+        msg.received_ms = now_ms;
+    }
     if (irt == NULL || irt[0] == '\0') {
         acs_fail(res, SP_CHECK_IN_RESPONSE_TO, "Response has no InResponseTo (unsolicited)");
         goto out;
@@ -336,6 +428,10 @@ enum sp_err sp_saml_acs_process(const struct sp_saml_env *env, const char *saml_
         acs_fail(res, cr.code, cr.detail);
         goto out;
     }
+    if (passed == SP_CHECK_OK) { /* signed Assertion verified: the IdP's clock is its own */
+        res->skew_known = true;
+        res->skew_ms = cr.response_skew_ms;
+    }
     if (cr.code == SP_CHECK_STATUS_FAILURE) {
         res->check = cr.code;
         res->anomaly = cr.anomaly;
@@ -362,6 +458,15 @@ enum sp_err sp_saml_acs_process(const struct sp_saml_env *env, const char *saml_
         acs_fail(res, SP_CHECK_ATTRIBUTES, detail);
         goto out;
     }
+    if (recordable) { /* recorded before the session exists */
+        recorded = true;
+        msg.cf = fiscal;
+        if (env->record(env->record_ctx, &msg) != SP_OK) {
+            acs_unrecorded(res);
+            have_pending = false; /* nothing acted on: the request stays as it was */
+            goto out;
+        }
+    }
     if (acs_commit(env, &pending, &a, cf, client_ip, now_ms, res) != SP_OK) {
         have_pending = false; /* the transaction decided */
         goto out;
@@ -373,9 +478,16 @@ enum sp_err sp_saml_acs_process(const struct sp_saml_env *env, const char *saml_
     sp_info("SPID login ok: IdP %s, level %u", pending.idp, a.level);
     rc = SP_OK;
 out:
+    /* a rejected Response is recorded before its rejection closes the request */
+    if (recordable && !recorded && env->record(env->record_ctx, &msg) != SP_OK) {
+        acs_unrecorded(res);
+        have_pending = false;
+    }
     /* a request answered with anything but success is closed all the same */
     if (have_pending)
         acs_consume_only(env, pending.id, now);
+    free(msg_id);
+    free(msg_issuer);
     sp_spid_assertion_cleanup(&a);
     sp_spid_response_free(&r);
     sp_authn_pending_cleanup(&pending);

@@ -10,6 +10,7 @@
 #include <lasso/xml/saml-2.0/samlp2_requested_authn_context.h>
 #include <string.h>
 
+#include "sp/b64.h"
 #include "sp/buf.h"
 #include "sp/clock.h"
 #include "sp/log.h"
@@ -18,6 +19,7 @@
 #include "saml_priv.h"
 
 #define SP_MAX_REDIRECT_URL (64u * 1024u)
+#define SP_MAX_AUTHN_XML (64u * 1024u) /* a signed AuthnRequest is about 5 KB */
 
 bool sp_saml_purpose_ok(const char *purpose)
 {
@@ -129,11 +131,14 @@ enum sp_err sp_saml_login_build(const struct sp_idp_set *set, const struct sp_co
             goto out;
         }
         sp_buf_init(&url, SP_MAX_REDIRECT_URL);
-        rc = sp_redirect_sign(set->signer, idp->sso_redirect, "SAMLRequest", xml, strlen(xml),
+        out->xml_len = strlen(xml);
+        rc = sp_redirect_sign(set->signer, idp->sso_redirect, "SAMLRequest", xml, out->xml_len,
                               p->relay_state, &url);
-        g_free(xml);
-        if (rc == SP_OK)
+        if (rc == SP_OK) {
             out->url = sp_buf_detach(&url);
+            out->xml = sp_xstrdup(xml); /* what was deflated into the URL */
+        }
+        g_free(xml);
         sp_buf_cleanup(&url);
         goto out;
     }
@@ -147,6 +152,20 @@ enum sp_err sp_saml_login_build(const struct sp_idp_set *set, const struct sp_co
     }
     out->url = sp_xstrdup(LASSO_PROFILE(login)->msg_url);
     out->saml_request = sp_xstrdup(LASSO_PROFILE(login)->msg_body);
+    {
+        /* the signed document as the IdP gets it: the form field, decoded */
+        struct sp_buf xml;
+        sp_buf_init(&xml, SP_MAX_AUTHN_XML);
+        rc = sp_b64_decode(&xml, out->saml_request, strlen(out->saml_request));
+        if (rc == SP_OK && xml.len > 0) {
+            out->xml_len = xml.len;
+            out->xml = sp_buf_detach(&xml);
+        } else {
+            sp_errorx("AuthnRequest: the POST form field does not decode");
+            rc = SP_ERR_SAML;
+        }
+        sp_buf_cleanup(&xml);
+    }
 out:
     if (login != NULL)
         g_object_unref(login);
@@ -159,6 +178,9 @@ void sp_authn_request_cleanup(struct sp_authn_request *r)
 {
     free(r->url);
     free(r->saml_request);
+    free(r->xml);
     r->url = NULL;
     r->saml_request = NULL;
+    r->xml = NULL;
+    r->xml_len = 0;
 }

@@ -279,6 +279,112 @@ enum sp_err sp_session_end_user(struct sp_db *db, const char *cf, const char *me
     return rc;
 }
 
+/* One live session found by sp_session_end_spid. */
+struct session_match {
+    char hash[SP_SHA256_HEX_LEN + 1];
+    char *user_cf;
+};
+
+static bool session_index_listed(const char *have, const char *const *list, unsigned n)
+{
+    for (unsigned i = 0; i < n; i++)
+        if (have != NULL && list[i] != NULL && strcmp(have, list[i]) == 0)
+            return true;
+    return false;
+}
+
+enum sp_err sp_session_end_spid(struct sp_db *db, const char *idp, const char *name_id,
+                                const char *name_qualifier, const char *const *session_index,
+                                unsigned n_index, int64_t now, sp_session_ended_fn fn, void *ctx,
+                                unsigned *ended)
+{
+    static const char find[] =
+        "SELECT id_hash, user_cf, name_qualifier, session_index FROM sessions"
+        " WHERE idp = ?1 AND method = 'spid' AND ended_at IS NULL"
+        " AND trim(name_id, ' ' || char(9, 10, 13)) = ?2";
+    static const char end[] =
+        "UPDATE sessions SET ended_at = ?2 WHERE id_hash = ?1 AND ended_at IS NULL";
+    struct session_match *m = NULL;
+    unsigned n = 0, cap = 0;
+    char *want = NULL;
+    sqlite3_stmt *st;
+    enum sp_err rc = SP_OK;
+    int r;
+
+    if (ended != NULL)
+        *ended = 0;
+    if (idp == NULL || name_id == NULL)
+        return SP_ERR_INVALID;
+    want = sp_str_trim_dup(name_id);
+    rc = sp_db_begin(db);
+    if (rc != SP_OK)
+        goto out;
+    st = sp_db_stmt(db, find);
+    if (st == NULL) {
+        rc = SP_ERR_DB;
+        goto out;
+    }
+    sqlite3_bind_text(st, 1, idp, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 2, want, -1, SQLITE_TRANSIENT);
+    while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+        const char *hash = (const char *)sqlite3_column_text(st, 0);
+        const char *nq = (const char *)sqlite3_column_text(st, 2);
+        const char *si = (const char *)sqlite3_column_text(st, 3);
+        if (hash == NULL || strlen(hash) != SP_SHA256_HEX_LEN)
+            continue;
+        if (name_qualifier != NULL && (nq == NULL || strcmp(nq, name_qualifier) != 0))
+            continue;
+        if (n_index > 0 && !session_index_listed(si, session_index, n_index))
+            continue;
+        if (n == cap) {
+            cap = cap ? 2 * cap : 4;
+            m = sp_xrealloc(m, cap * sizeof(*m));
+        }
+        memcpy(m[n].hash, hash, SP_SHA256_HEX_LEN + 1);
+        m[n].user_cf = sp_db_column_dup(st, 1);
+        n++;
+    }
+    if (r != SQLITE_DONE)
+        rc = sp_db_fail(db, "session_end_spid");
+    sp_db_done(st);
+    for (unsigned i = 0; rc == SP_OK && i < n; i++) {
+        st = sp_db_stmt(db, end);
+        if (st == NULL) {
+            rc = SP_ERR_DB;
+            break;
+        }
+        sqlite3_bind_text(st, 1, m[i].hash, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_int64(st, 2, now);
+        if (sp_db_step_write(db, st) != SQLITE_DONE)
+            rc = sp_db_fail(db, "session_end_spid");
+        sp_db_done(st);
+    }
+    if (rc == SP_OK)
+        rc = sp_db_commit(db);
+    if (rc != SP_OK) {
+        sp_db_rollback(db);
+        goto out;
+    }
+    for (unsigned i = 0; i < n; i++) {
+        char sid[SP_SESSION_ID_LEN + 1];
+        sp_ttl_cache_drop(session_cache_get(), m[i].hash);
+        memcpy(sid, m[i].hash, SP_SESSION_ID_LEN);
+        sid[SP_SESSION_ID_LEN] = '\0';
+        if (fn != NULL)
+            fn(ctx, m[i].user_cf, sid);
+    }
+    if (ended != NULL)
+        *ended = n;
+out:
+    for (unsigned i = 0; i < n; i++) {
+        free(m[i].user_cf);
+        sp_wipe(m[i].hash, sizeof(m[i].hash));
+    }
+    free(m);
+    free(want);
+    return rc;
+}
+
 enum sp_err sp_session_end(struct sp_db *db, const char *token, int64_t now)
 {
     char hash[SP_SHA256_HEX_LEN + 1];

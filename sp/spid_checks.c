@@ -38,6 +38,7 @@
 #include "sp/spid_checks.h"
 #include "sp/xmlsig.h"
 #include "sp/str.h"
+#include "sp/xml_prolog.h"
 
 #define NS_SAMLP "urn:oasis:names:tc:SAML:2.0:protocol"
 #define NS_SAML "urn:oasis:names:tc:SAML:2.0:assertion"
@@ -60,7 +61,6 @@
 #define SP_SPID_MAX_ATTRIBUTES 128u
 
 /* Longest XML declaration we look for the end of before the root. */
-#define SP_SPID_MAX_XML_DECL 256u
 
 struct sp_spid_response {
     xmlDoc *doc;              /* owned */
@@ -378,11 +378,12 @@ static enum sp_check text_equals(struct chk *c, const xmlNode *n, const char *el
 
 /* RS-12/13, RS-31: IssueInstant valid, ≥ request − skew (inclusive) and ≤ now + skew. */
 static enum sp_check issue_instant(struct chk *c, const xmlNode *n, const char *elem,
-                                   enum sp_check bad, enum sp_check window)
+                                   enum sp_check bad, enum sp_check window, int64_t *out)
 {
     int64_t t = 0;
     enum sp_check rc = attr_time(c, n, elem, "IssueInstant", bad, &t);
 
+    *out = t;
     if (rc != SP_CHECK_OK)
         return rc;
     if (t < c->exp->request_issue_ms - c->skew_ms)
@@ -722,8 +723,13 @@ static enum sp_check check_response_version(struct chk *c)
 
 static enum sp_check check_response_issue_instant(struct chk *c)
 {
-    return issue_instant(c, c->r->root, "Response", SP_CHECK_RESPONSE_ISSUE_INSTANT,
-                         SP_CHECK_RESPONSE_TIME);
+    int64_t t = 0;
+    enum sp_check rc = issue_instant(c, c->r->root, "Response", SP_CHECK_RESPONSE_ISSUE_INSTANT,
+                                     SP_CHECK_RESPONSE_TIME, &t);
+    /* the IdP's clock as it stamped this Response: the skew gauge (trust it once verified) */
+    if (rc == SP_CHECK_OK)
+        c->res->response_skew_ms = t - c->exp->now_ms;
+    return rc;
 }
 
 static enum sp_check check_response_in_response_to(struct chk *c)
@@ -826,8 +832,9 @@ static enum sp_check check_assertion_version(struct chk *c)
 
 static enum sp_check check_assertion_issue_instant(struct chk *c)
 {
+    int64_t t;
     return issue_instant(c, c->r->assertion, "Assertion", SP_CHECK_ASSERTION_ISSUE_INSTANT,
-                         SP_CHECK_ASSERTION_TIME);
+                         SP_CHECK_ASSERTION_TIME, &t);
 }
 
 /* RS-32: Issuer = IdP entity ID and, unlike RS-19, Format mandatory = entity. */
@@ -1162,44 +1169,18 @@ static enum sp_check check_required_attributes(struct chk *c)
 /* Parse, check, extract                                                     */
 /* ------------------------------------------------------------------------ */
 
-static int is_xml_space(unsigned char ch)
+/* RS-05: only an optional BOM, one XML declaration (case 109) and whitespace before the root. */
+static enum sp_check response_prolog(const void *p, size_t len, struct sp_check_result *res)
 {
-    return ch == ' ' || ch == '\t' || ch == '\r' || ch == '\n';
-}
-
-/*
- * RS-05: before the root element only an optional UTF-8 BOM, one XML
- * declaration (case 109) and whitespace. A DOCTYPE is refused here, before
- * libxml2 reads a single declaration of it.
- */
-static enum sp_check response_prolog(const unsigned char *p, size_t len,
-                                     struct sp_check_result *res)
-{
-    size_t i = 0;
-
-    if (len >= 3 && p[0] == 0xEF && p[1] == 0xBB && p[2] == 0xBF)
-        i = 3;
-    if (len - i > 6 && memcmp(p + i, "<?xml", 5) == 0 && is_xml_space(p[i + 5])) {
-        size_t end = i + 5;
-        size_t lim = len - i > SP_SPID_MAX_XML_DECL ? i + SP_SPID_MAX_XML_DECL : len;
-        while (end + 1 < lim && !(p[end] == '?' && p[end + 1] == '>'))
-            end++;
-        if (end + 1 >= lim)
-            return check_fail(res, SP_CHECK_MALFORMED, "unterminated XML declaration");
-        i = end + 2;
+    const char *why;
+    switch (sp_xml_prolog_check(p, len, &why)) {
+    case SP_XML_PROLOG_OK:
+        return SP_CHECK_OK;
+    case SP_XML_PROLOG_DTD:
+        return check_fail(res, SP_CHECK_DTD, "%s", why);
+    default:
+        return check_fail(res, SP_CHECK_MALFORMED, "%s", why);
     }
-    while (i < len && is_xml_space(p[i]))
-        i++;
-    if (i >= len || p[i] != '<')
-        return check_fail(res, SP_CHECK_MALFORMED, "content before the root element");
-    if (i + 1 < len && p[i + 1] == '!') {
-        if (len - i >= 9 && memcmp(p + i, "<!DOCTYPE", 9) == 0)
-            return check_fail(res, SP_CHECK_DTD, "document type declaration refused");
-        return check_fail(res, SP_CHECK_MALFORMED, "comment or declaration before the root");
-    }
-    if (i + 1 < len && p[i + 1] == '?')
-        return check_fail(res, SP_CHECK_MALFORMED, "processing instruction before the root");
-    return SP_CHECK_OK;
 }
 
 struct sp_spid_response *sp_spid_response_parse(const void *xml, size_t len,

@@ -1,7 +1,8 @@
 /*
- * web_pages: the login page, our metadata, the person as JSON, local logout,
- * health, static assets, and the test-only clock hook.
+ * web_pages: the login page, our metadata, the person as JSON, health, static
+ * assets, and the test-only clock hook (logout is in web_slo.c).
  */
+#include <ctype.h>
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,8 +31,74 @@
 
 #define SP_PAGE_FRAGMENT_MAX (256u * 1024u)
 
-/* Every IdP, in a new random order on each render (BT-03). */
-static void index_idp_list(struct sp_app *app, const char *next, struct sp_buf *out)
+#define SP_LOGO_URL_MAX 2048
+#define SP_LOGO_SOURCES_MAX 4096 /* img-src origins added to the login page's CSP */
+#define SP_IDP_PLACEHOLDER "/static/spid-idp-placeholder.svg"
+
+/*
+ * The CSP source ("https://host[:port]") of an IdP logo URL in origin (n
+ * bytes), or false when the URL is not a plain https URL whose host a policy
+ * can name: letters, digits, '.', '-', an optional numeric port, no user
+ * info, no spaces or control characters anywhere. Such logos are replaced by
+ * the placeholder rather than widening the policy to any https: image.
+ */
+static bool index_logo_origin(const char *url, char *origin, size_t n)
+{
+    const char *host, *p, *colon = NULL;
+
+    if (url == NULL || strlen(url) > SP_LOGO_URL_MAX || !sp_str_has_prefix(url, "https://"))
+        return false;
+    host = url + strlen("https://");
+    for (p = host; *p != '\0' && *p != '/'; p++) {
+        if (*p == ':' && colon == NULL)
+            colon = p;
+        else if (!(isalnum((unsigned char)*p) || *p == '.' || *p == '-'))
+            return false;
+        else if (colon != NULL && !isdigit((unsigned char)*p))
+            return false;
+    }
+    if (p == host || colon == host || (colon != NULL && colon + 1 == p) ||
+        (colon != NULL && p - colon > 6) || (size_t)(p - url) >= n)
+        return false;
+    for (const char *q = p; *q != '\0'; q++)
+        if ((unsigned char)*q <= 0x20 || *q == 0x7f)
+            return false;
+    memcpy(origin, url, (size_t)(p - url));
+    origin[p - url] = '\0';
+    return true;
+}
+
+/*
+ * Whether the logo at url may be shown: its origin is (now) among the
+ * space-separated sources in srcs, which is kept below SP_LOGO_SOURCES_MAX.
+ */
+static bool index_logo_allow(struct sp_buf *srcs, const char *url)
+{
+    char origin[SP_LOGO_URL_MAX + 1];
+    size_t olen;
+
+    if (!index_logo_origin(url, origin, sizeof(origin)))
+        return false;
+    olen = strlen(origin);
+    for (const char *s = strstr(sp_buf_str(srcs), origin); s != NULL; s = strstr(s + 1, origin))
+        if ((s == sp_buf_str(srcs) || s[-1] == ' ') && (s[olen] == ' ' || s[olen] == '\0'))
+            return true;
+    if (srcs->len + 1 + olen > SP_LOGO_SOURCES_MAX)
+        return false;
+    if (srcs->len > 0)
+        sp_buf_addc(srcs, ' ');
+    sp_buf_add(srcs, origin, olen);
+    return true;
+}
+
+/*
+ * Every IdP, in a new random order on each render (BT-03), as the entries of
+ * AgID's button menu (BT-02, BT-07): the logo, or a neutral placeholder with
+ * the name beside it; alt and a screen-reader label carry the organisation
+ * name. The origins of the logos shown are appended to img_srcs.
+ */
+static void index_idp_list(struct sp_app *app, const char *next, struct sp_buf *out,
+                           struct sp_buf *img_srcs)
 {
     struct sp_idp_set *idps = sp_app_idps(app);
     unsigned n = sp_idp_set_count(idps);
@@ -50,6 +117,8 @@ static void index_idp_list(struct sp_app *app, const char *next, struct sp_buf *
     sp_buf_init(&href, 8192);
     for (unsigned k = 0; k < n; k++) {
         const char *eid = sp_idp_set_entity(idps, order[k]);
+        const char *name = sp_idp_set_display_name(idps, order[k]);
+        const char *logo = sp_idp_set_logo(idps, order[k]);
         sp_buf_reset(&href);
         sp_buf_adds(&href, "/spid/login?idp=");
         sp_url_encode(&href, eid, strlen(eid));
@@ -59,8 +128,23 @@ static void index_idp_list(struct sp_app *app, const char *next, struct sp_buf *
         sp_html_escape(out, sp_buf_str(&href));
         sp_buf_adds(out, "\" data-idp=\"");
         sp_html_escape(out, eid);
-        sp_buf_adds(out, "\">");
-        sp_html_escape(out, sp_idp_set_display_name(idps, order[k]));
+        sp_buf_adds(out, "\"><span class=\"spid-sr-only\">");
+        sp_html_escape(out, name);
+        sp_buf_adds(out, "</span>");
+        if (index_logo_allow(img_srcs, logo)) {
+            sp_buf_adds(out, "<img class=\"spid-idp-button-logo\" src=\"");
+            sp_html_escape(out, logo);
+            sp_buf_adds(out, "\" alt=\"");
+            sp_html_escape(out, name);
+            sp_buf_adds(out, "\">");
+        } else {
+            sp_buf_adds(out, "<img class=\"spid-idp-button-logo spid-idp-logo-placeholder\" "
+                             "src=\"" SP_IDP_PLACEHOLDER "\" width=\"28\" height=\"28\" alt=\"");
+            sp_html_escape(out, name);
+            sp_buf_adds(out, "\"><span class=\"spid-idp-name\" aria-hidden=\"true\">");
+            sp_html_escape(out, name);
+            sp_buf_adds(out, "</span>");
+        }
         sp_buf_adds(out, "</a></li>\n");
     }
     sp_buf_cleanup(&href);
@@ -76,9 +160,14 @@ static void index_other_credentials(struct sp_app *app, const char *next, struct
     if (app->cfg->pin_enabled) {
         sp_buf_adds(&href, "/pin/login?next=");
         sp_url_encode(&href, next, strlen(next));
-        sp_buf_adds(out, "<a href=\"");
+        sp_buf_adds(out,
+                    "<section class=\"login-method login-pin\" aria-labelledby=\"pin-title\">\n"
+                    "<h2 id=\"pin-title\">PIN</h2>\n"
+                    "<p>Il codice personale rilasciato dall'Istituto.</p>\n"
+                    "<p class=\"login-actions\"><a class=\"button button-secondary\" href=\"");
         sp_html_escape(out, sp_buf_str(&href));
-        sp_buf_adds(out, "\">Accedi con PIN</a> · <a href=\"/pin/request\">Richiedi il PIN</a>");
+        sp_buf_adds(out, "\">Accedi con PIN</a> <a href=\"/pin/request\">Richiedi il PIN</a></p>\n"
+                         "</section>\n");
     }
     if (app->cns != NULL) {
         sp_buf_reset(&href);
@@ -92,9 +181,14 @@ static void index_other_credentials(struct sp_app *app, const char *next, struct
         }
         sp_buf_adds(&href, "/cns/login?next=");
         sp_url_encode(&href, next, strlen(next));
-        sp_buf_adds(out, out->len ? " · <a href=\"" : "<a href=\"");
+        sp_buf_adds(out,
+                    "<section class=\"login-method login-cns\" aria-labelledby=\"cns-title\">\n"
+                    "<h2 id=\"cns-title\">CNS</h2>\n"
+                    "<p>La Carta Nazionale dei Servizi (anche la Tessera Sanitaria-CNS), "
+                    "con il lettore di smart card collegato al computer.</p>\n"
+                    "<p class=\"login-actions\"><a class=\"button button-secondary\" href=\"");
         sp_html_escape(out, sp_buf_str(&href));
-        sp_buf_adds(out, "\">Accedi con CNS (Carta Nazionale dei Servizi)</a>");
+        sp_buf_adds(out, "\">Accedi con CNS</a></p>\n</section>\n");
     }
     sp_buf_cleanup(&href);
 }
@@ -102,7 +196,7 @@ static void index_other_credentials(struct sp_app *app, const char *next, struct
 void sp_web_index(struct sp_app *app, struct sp_req *req, struct sp_resp *resp,
                   const struct sp_session *s)
 {
-    struct sp_buf list, other;
+    struct sp_buf list, other, img_srcs;
     const char *next = sp_req_query(req, "next");
 
     if (next == NULL || !sp_redirect_is_local(next))
@@ -114,23 +208,20 @@ void sp_web_index(struct sp_app *app, struct sp_req *req, struct sp_resp *resp,
     }
     sp_buf_init(&list, SP_PAGE_FRAGMENT_MAX);
     sp_buf_init(&other, SP_PAGE_FRAGMENT_MAX);
-    index_idp_list(app, next, &list);
+    sp_buf_init(&img_srcs, SP_LOGO_SOURCES_MAX + 1);
+    index_idp_list(app, next, &list, &img_srcs);
     index_other_credentials(app, next, &other);
     {
+        /* raw in login.html: HTML built above, every value in it escaped */
         struct sp_tmpl_var vars[] = {{"idp_list", sp_buf_str(&list)},
                                      {"other", sp_buf_str(&other)}};
         sp_tmpl_page(resp, 200, "Accedi ai servizi", "login.html", vars, 2);
     }
+    if (img_srcs.len > 0)
+        sp_resp_csp_img_sources(resp, sp_buf_str(&img_srcs));
     sp_buf_cleanup(&list);
     sp_buf_cleanup(&other);
-}
-
-static unsigned idps_loaded(struct sp_app *app)
-{
-    struct sp_idp_set *idps = sp_app_idps(app);
-    unsigned n = sp_idp_set_count(idps);
-    sp_idp_set_free(&idps);
-    return n;
+    sp_buf_cleanup(&img_srcs);
 }
 
 void sp_web_metadata(struct sp_app *app, struct sp_req *req, struct sp_resp *resp,
@@ -193,72 +284,6 @@ void sp_web_me(struct sp_app *app, struct sp_req *req, struct sp_resp *resp,
     free(text);
     json_decref(o);
     sp_user_cleanup(&u);
-}
-
-void sp_web_logout(struct sp_app *app, struct sp_req *req, struct sp_resp *resp,
-                   const struct sp_session *s)
-{
-    const char *token = sp_req_cookie(req, SP_SESSION_COOKIE);
-    if (s != NULL) {
-        struct sp_audit_event ev;
-        sp_session_end(app->db, token, sp_clock_now());
-        sp_info("local logout");
-        memset(&ev, 0, sizeof(ev));
-        ev.event = SP_AUDIT_LOGOUT;
-        ev.actor = s->user_cf;
-        ev.acting_for = s->acting_for;
-        ev.session = s->id;
-        ev.source_ip = req->client_ip;
-        ev.outcome = "ok";
-        ev.reason = "local logout";
-        if (sp_audit_append(app->db, &ev, sp_clock_now_ms()) != SP_OK)
-            sp_warn("could not write the audit entry of a logout");
-    }
-    sp_resp_cookie(resp, SP_SESSION_COOKIE, "", 0, app->session_cookie_flags);
-    sp_tmpl_page(resp, 200, "Sei uscito", "logout.html", NULL, 0);
-}
-
-void sp_web_metrics(struct sp_app *app, struct sp_req *req, struct sp_resp *resp,
-                    const struct sp_session *s)
-{
-    struct sp_outbox_counts oc;
-    struct sp_buf cert;
-    long days;
-    int64_t now = sp_clock_now();
-
-    (void)req;
-    (void)s;
-    resp->status = 200;
-    resp->content_type = "text/plain; version=0.0.4; charset=utf-8";
-    sp_metrics_render(&resp->body);
-    sp_buf_addf(&resp->body, "# TYPE spid_sp_sessions_active gauge\nspid_sp_sessions_active %lld\n",
-                (long long)sp_session_count_active(app->db, now, app->cfg->session_idle_sec));
-    sp_buf_addf(&resp->body, "# TYPE spid_sp_idps_loaded gauge\nspid_sp_idps_loaded %u\n",
-                idps_loaded(app));
-    if (sp_outbox_counts(app->db, &oc) == SP_OK)
-        sp_buf_addf(&resp->body,
-                    "# TYPE spid_sp_outbox_messages gauge\n"
-                    "spid_sp_outbox_messages{state=\"queued\"} %lld\n"
-                    "spid_sp_outbox_messages{state=\"sent\"} %lld\n"
-                    "spid_sp_outbox_messages{state=\"failed\"} %lld\n",
-                    (long long)oc.queued, (long long)oc.sent, (long long)oc.failed);
-    sp_buf_init(&cert, 1u << 20);
-    if (sp_file_read(app->cfg->cert_file, &cert) == SP_OK &&
-        sp_cert_days_left(sp_buf_str(&cert), &days) == SP_OK)
-        sp_buf_addf(&resp->body,
-                    "# TYPE spid_sp_certificate_days_to_expiry gauge\n"
-                    "spid_sp_certificate_days_to_expiry{certificate=\"sp\"} %ld\n",
-                    days);
-    sp_buf_cleanup(&cert);
-}
-
-void sp_web_healthz(struct sp_app *app, struct sp_req *req, struct sp_resp *resp,
-                    const struct sp_session *s)
-{
-    (void)app;
-    (void)req;
-    (void)s;
-    sp_resp_text(resp, 200, "text/plain; charset=utf-8", "ok\n");
 }
 
 static const char *static_type(const char *name)

@@ -3,6 +3,10 @@
  * parameters, store the pending request bound to this browser, answer with a
  * Redirect or an auto-submitting POST form) and POST /spid/acs (hand the
  * Response to saml_acs.c, then open the session or show the reason).
+ * Both keep their message in the transaction register (X-02) before going
+ * on: the AuthnRequest before the pending request is stored and sent, the
+ * Response (through the saml_acs record callback) before its outcome is
+ * acted on. When the register cannot keep it: 500, and nothing else.
  */
 #include <jansson.h>
 #include <stdlib.h>
@@ -19,6 +23,7 @@
 #include "sp/metrics.h"
 #include "sp/rand.h"
 #include "sp/redirect.h"
+#include "sp/register.h"
 #include "sp/saml.h"
 #include "sp/saml_acs.h"
 #include "sp/saml_login.h"
@@ -134,6 +139,23 @@ void sp_web_spid_login(struct sp_app *app, struct sp_req *req, struct sp_resp *r
         goto out;
     }
 
+    /* recorded exactly as signed and sent, before anything of it is stored or sent */
+    {
+        const struct sp_register_record rec = {
+            .time_ms = ar.issue_instant_ms,
+            .kind = SP_REGISTER_AUTHN_REQUEST,
+            .direction = SP_REGISTER_OUT,
+            .id = ar.id,
+            .idp = idp,
+            .msg = ar.xml,
+            .msg_len = ar.xml_len,
+        };
+        if (sp_app_record(app, &rec) != SP_OK) {
+            sp_tmpl_error_page(resp, 500, "Errore interno", "Riprovare più tardi.");
+            goto out;
+        }
+    }
+
     sp_sha256_hex(binding, strlen(binding), hash);
     memset(&pend, 0, sizeof(pend));
     pend.id = ar.id;
@@ -163,6 +185,23 @@ out:
     sp_idp_set_free(&idps);
 }
 
+/* The transaction register's side of the ACS (sp_acs_record_fn): a Response in. */
+static enum sp_err acs_record(void *ctx, const struct sp_acs_message *m)
+{
+    const struct sp_register_record rec = {
+        .time_ms = m->received_ms,
+        .kind = SP_REGISTER_RESPONSE,
+        .direction = SP_REGISTER_IN,
+        .id = m->id,
+        .in_response_to = m->in_response_to,
+        .idp = m->issuer,
+        .cf = m->cf,
+        .msg = m->xml,
+        .msg_len = m->len,
+    };
+    return sp_app_record(ctx, &rec);
+}
+
 /* A rejected Response: who it claimed to be is unknown (nothing in it is
  * trusted), so the entry names the check, the IdP and the anomaly code. */
 static void acs_audit_failure(struct sp_app *app, const struct sp_req *req,
@@ -177,8 +216,8 @@ static void acs_audit_failure(struct sp_app *app, const struct sp_req *req,
     memset(&ev, 0, sizeof(ev));
     ev.event = SP_AUDIT_LOGIN_FAILED;
     ev.source_ip = req->client_ip;
-    ev.outcome = "denied";
-    ev.reason = sp_check_name(res->check);
+    ev.outcome = res->unrecorded ? "error" : "denied";
+    ev.reason = res->unrecorded ? "REGISTER_UNAVAILABLE" : sp_check_name(res->check);
     ev.details = details;
     if (sp_audit_append(app->db, &ev, sp_clock_now_ms()) != SP_OK)
         sp_warn("could not write the audit entry of a rejected login");
@@ -200,10 +239,19 @@ void sp_web_spid_acs(struct sp_app *app, struct sp_req *req, struct sp_resp *res
         return;
     }
     env.idps = idps = sp_app_idps(app);
+    env.record = acs_record;
+    env.record_ctx = app;
     sp_saml_acs_process(&env, sp_req_form(req, "SAMLResponse"), sp_req_form(req, "RelayState"),
                         sp_req_cookie(req, SP_BINDING_COOKIE), req->client_ip, &res);
-    if (res.check == SP_CHECK_OK && res.http_status == 302) {
+    if (res.unrecorded) {
+        /* counted in spid_sp_register_errors_total; not a rejection by any check */
+        acs_audit_failure(app, req, &res);
+        sp_tmpl_error_page(resp, res.http_status, res.title, res.message);
+    } else if (res.check == SP_CHECK_OK && res.http_status == 302) {
         sp_metrics_inc("spid_sp_spid_logins_total", "idp", res.idp, "outcome", "ok");
+        if (res.skew_known)
+            sp_metrics_set("spid_sp_idp_clock_skew_seconds", "idp", res.idp, NULL, NULL,
+                           (double)res.skew_ms / 1000.0);
         sp_resp_cookie(resp, SP_SESSION_COOKIE, res.session_token, -1, app->session_cookie_flags);
         sp_resp_redirect(resp, 302, res.next);
     } else {

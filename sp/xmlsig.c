@@ -17,10 +17,13 @@
 #include <string.h>
 #include <xmlsec/crypto.h>
 #include <xmlsec/keys.h>
+#include <xmlsec/openssl/evp.h>
 #include <xmlsec/xmldsig.h>
 
 #include "sp/b64.h"
 #include "sp/buf.h"
+#include "sp/cert.h"
+#include "sp/digest.h"
 #include "sp/log.h"
 #include "sp/mem.h"
 #include "sp/xmlsig.h"
@@ -30,6 +33,7 @@
 
 struct sp_xmlsig_keys {
     xmlSecKeyPtr keys[SP_XMLSIG_MAX_KEYS];
+    struct sp_xmlsig_cert_info info[SP_XMLSIG_MAX_KEYS];
     unsigned n;
 };
 
@@ -39,7 +43,7 @@ struct sp_xmlsig_keys {
  * duplicating certificate data would re-decode it through OpenSSL's decoders
  * (global locks) on every message.
  */
-static xmlSecKeyPtr xmlsig_key_from_b64(const char *b64)
+static xmlSecKeyPtr xmlsig_key_from_b64(const char *b64, struct sp_xmlsig_cert_info *info)
 {
     struct sp_buf der;
     xmlSecKeyPtr key = NULL;
@@ -57,6 +61,14 @@ static xmlSecKeyPtr xmlsig_key_from_b64(const char *b64)
     pub = x ? X509_get_pubkey(x) : NULL;
     if (pub == NULL || EVP_PKEY_get_base_id(pub) != EVP_PKEY_RSA || EVP_PKEY_get_bits(pub) < 2048)
         goto out; /* SPID signing keys are RSA of at least 2048 bits */
+    if (info != NULL) {
+        char hex[SP_SHA256_HEX_LEN + 1];
+        memset(info, 0, sizeof(*info));
+        if (!sp_asn1_time_epoch(X509_get0_notAfter(x), &info->not_after))
+            info->not_after = 0;
+        sp_sha256_hex(der.data, der.len, hex);
+        memcpy(info->fingerprint, hex, sizeof(info->fingerprint) - 1);
+    }
     bio = BIO_new(BIO_s_mem());
     if (bio == NULL || PEM_write_bio_PUBKEY(bio, pub) != 1)
         goto out;
@@ -94,7 +106,7 @@ struct sp_xmlsig_keys *sp_xmlsig_keys_from_metadata(const char *xml, size_t len,
     k = sp_xcalloc(1, sizeof(*k));
     for (int i = 0; i < o->nodesetval->nodeNr && k->n < SP_XMLSIG_MAX_KEYS; i++) {
         xmlChar *text = xmlNodeGetContent(o->nodesetval->nodeTab[i]);
-        xmlSecKeyPtr key = text ? xmlsig_key_from_b64((const char *)text) : NULL;
+        xmlSecKeyPtr key = text ? xmlsig_key_from_b64((const char *)text, &k->info[k->n]) : NULL;
         xmlFree(text);
         if (key == NULL) {
             sp_warnx("IdP %s: a signing certificate in its metadata cannot be read", entity_id);
@@ -115,12 +127,14 @@ out:
 
 struct sp_xmlsig_keys *sp_xmlsig_keys_from_cert_b64(const char *b64)
 {
-    xmlSecKeyPtr key = b64 != NULL ? xmlsig_key_from_b64(b64) : NULL;
+    struct sp_xmlsig_cert_info info;
+    xmlSecKeyPtr key = b64 != NULL ? xmlsig_key_from_b64(b64, &info) : NULL;
     struct sp_xmlsig_keys *k;
 
     if (key == NULL)
         return NULL;
     k = sp_xcalloc(1, sizeof(*k));
+    k->info[k->n] = info;
     k->keys[k->n++] = key;
     return k;
 }
@@ -134,6 +148,11 @@ void sp_xmlsig_keys_free(struct sp_xmlsig_keys **kp)
         xmlSecKeyDestroy(k->keys[i]);
     free(k);
     *kp = NULL;
+}
+
+const struct sp_xmlsig_cert_info *sp_xmlsig_keys_info(const struct sp_xmlsig_keys *keys, unsigned i)
+{
+    return keys != NULL && i < keys->n ? &keys->info[i] : NULL;
 }
 
 unsigned sp_xmlsig_keys_count(const struct sp_xmlsig_keys *keys)
@@ -195,6 +214,51 @@ enum sp_err sp_xmlsig_verify(const struct sp_xmlsig_keys *keys, struct _xmlNode 
         ok = ctx->signKey != NULL && xmlsig_restrict(ctx) == 0 &&
              xmlSecDSigCtxVerify(ctx, sig) == 0 && ctx->status == xmlSecDSigStatusSucceeded;
         xmlSecDSigCtxDestroy(ctx);
+        if (ok)
+            return SP_OK;
+    }
+    return SP_ERR_SIGNATURE;
+}
+
+/*
+ * HTTP-Redirect (detached) signatures: the public key inside each xmlsec key
+ * is an OpenSSL EVP_PKEY shared read-only; every verification has its own
+ * EVP_MD_CTX, so this is thread-safe like sp_xmlsig_verify.
+ */
+static const EVP_MD *xmlsig_sigalg_md(const char *sig_alg)
+{
+    if (sig_alg == NULL)
+        return NULL;
+    if (strcmp(sig_alg, "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256") == 0)
+        return EVP_sha256();
+    if (strcmp(sig_alg, "http://www.w3.org/2001/04/xmldsig-more#rsa-sha384") == 0)
+        return EVP_sha384();
+    if (strcmp(sig_alg, "http://www.w3.org/2001/04/xmldsig-more#rsa-sha512") == 0)
+        return EVP_sha512();
+    return NULL; /* SHA-1 and anything else */
+}
+
+enum sp_err sp_xmlsig_verify_detached(const struct sp_xmlsig_keys *keys, const char *sig_alg,
+                                      const void *data, size_t len, const void *sig, size_t sig_len)
+{
+    const EVP_MD *md = xmlsig_sigalg_md(sig_alg);
+
+    if (keys == NULL || md == NULL || data == NULL || sig == NULL || sig_len == 0)
+        return SP_ERR_SIGNATURE;
+    for (unsigned i = 0; i < keys->n; i++) {
+        xmlSecKeyDataPtr value = xmlSecKeyGetValue(keys->keys[i]);
+        EVP_PKEY *pub = value ? xmlSecOpenSSLEvpKeyDataGetEvp(value) : NULL;
+        EVP_MD_CTX *ctx;
+        int ok;
+
+        if (pub == NULL || EVP_PKEY_get_base_id(pub) != EVP_PKEY_RSA)
+            continue;
+        ctx = EVP_MD_CTX_new();
+        if (ctx == NULL)
+            return SP_ERR_INTERNAL;
+        ok = EVP_DigestVerifyInit(ctx, NULL, md, NULL, pub) == 1 &&
+             EVP_DigestVerify(ctx, sig, sig_len, data, len) == 1;
+        EVP_MD_CTX_free(ctx);
         if (ok)
             return SP_OK;
     }

@@ -7,6 +7,7 @@
 
 #include <pthread.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "sp/config.h"
 #include "sp/err.h"
@@ -31,6 +32,7 @@ struct sp_cns;
 struct sp_notify_settings;
 struct sp_outbox_worker;
 struct sp_register;
+struct sp_registry_runner;
 struct sp_register_record;
 
 struct sp_app {
@@ -45,11 +47,12 @@ struct sp_app {
     unsigned session_cookie_flags;
     unsigned binding_cookie_flags;
     struct sp_saml_env saml;
-    struct sp_maintenance *maint;      /* background purge thread, or NULL */
-    struct sp_notify_settings *notify; /* [notify], for the outbox */
-    struct sp_outbox_worker *outbox;   /* delivery thread, or NULL */
-    struct sp_cns *cns;                /* CNS trust and CRL cache, NULL when disabled */
-    struct sp_register *reg;           /* the SPID transaction register (<data_dir>/register) */
+    struct sp_maintenance *maint;        /* background purge thread, or NULL */
+    struct sp_notify_settings *notify;   /* [notify], for the outbox */
+    struct sp_outbox_worker *outbox;     /* delivery thread, or NULL */
+    struct sp_cns *cns;                  /* CNS trust and CRL cache, NULL when disabled */
+    struct sp_register *reg;             /* the SPID transaction register (<data_dir>/register) */
+    struct sp_registry_runner *registry; /* IdP set building and registry refresh */
 };
 
 /*
@@ -84,8 +87,28 @@ void sp_app_idps_swap(struct sp_app *app, struct sp_idp_set *set);
  * Keep one SAML message in the transaction register (X-02), durably, before
  * it is sent or acted upon. A caller that gets anything but SP_OK must not
  * go on with the exchange (the message would be unrecorded): it answers 500.
+ * Concurrent callers share fsyncs (group commit, sp_register_commit); the
+ * call blocks until the record is durable. Never call it inside a database
+ * transaction (SP_ERR_INTERNAL). Counted in spid_sp_register_records_total
+ * {kind} and spid_sp_register_errors_total.
  */
 enum sp_err sp_app_record(struct sp_app *app, const struct sp_register_record *rec);
+
+/*
+ * The IdP registry (app_registry.c). init builds the first IdP set: the local
+ * idp_metadata files plus, with [registry] url, the verified cached aggregate
+ * (downloaded now when there is no valid cache; without one the local files
+ * alone are used, with a warning). start runs the refresh thread (every
+ * registry.refresh seconds); stop ends it (sp_app_cleanup calls it). refresh
+ * is one download-verify-swap pass (SP_OK when the set in force is current).
+ * metrics appends the registry gauges to a /metrics page.
+ */
+enum sp_err sp_app_registry_init(struct sp_app *app, const char *key_pem, const char *cert_pem,
+                                 struct sp_buf *err);
+enum sp_err sp_app_registry_start(struct sp_app *app);
+void sp_app_registry_stop(struct sp_app *app);
+enum sp_err sp_app_registry_refresh(struct sp_app *app);
+void sp_app_registry_metrics(struct sp_app *app, int64_t now, struct sp_buf *out);
 
 /* The HTTP handler (sp_http_handler_fn) over the route table of routes.c. */
 void sp_app_handle(void *app, struct sp_req *req, struct sp_resp *resp);

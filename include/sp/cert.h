@@ -7,10 +7,14 @@
 #ifndef SP_CERT_H
 #define SP_CERT_H
 
+#include <stdbool.h>
+#include <stdint.h>
+
 #include "sp/err.h"
 
 struct sp_buf;
 struct sp_config;
+struct asn1_string_st;
 
 #define SP_CERT_DEFAULT_BITS 3072   /* CE-05: the AgID generator's default */
 #define SP_CERT_MIN_BITS 2048       /* CE-05, MD-14: smallest RSA key we load */
@@ -86,5 +90,8 @@ enum sp_err sp_cert_der_base64(const char *cert_pem, struct sp_buf *out);
  */
 enum sp_err sp_cert_check_config(const char *cert_pem, const struct sp_config *cfg,
                                  struct sp_buf *err);
+
+/* Seconds since the epoch of an OpenSSL ASN1_TIME (UTC); false when unreadable. */
+bool sp_asn1_time_epoch(const struct asn1_string_st *t, int64_t *out);
 
 #endif /* SP_CERT_H */

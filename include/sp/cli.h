@@ -45,5 +45,6 @@ int sp_cli_user(int argc, char **argv);           /* cli_admin.c */
 int sp_cli_org(int argc, char **argv);            /* cli_admin.c */
 int sp_cli_role(int argc, char **argv);           /* cli_admin.c */
 int sp_cli_delegation(int argc, char **argv);     /* cli_admin.c */
+int sp_cli_registry(int argc, char **argv);       /* cli_registry.c */
 
 #endif /* SP_CLI_H */

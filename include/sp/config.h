@@ -142,6 +142,14 @@ struct sp_config {
     unsigned deleg_max_per_delegate; /* CITIZEN_IDENTITY delegations per delegate */
     unsigned deleg_online_min_days;  /* online registrations irrevocable online this long */
     unsigned deleg_evidence_years;   /* evidence kept validity + this many years */
+
+    /* [registry] the SPID IdP registry's signed aggregate (registry.h) */
+    char *registry_url;       /* "" = registry disabled; https (http only to loopback) */
+    char *registry_cert_file; /* pinned signing certificate(s) / public key(s), PEM */
+    char *registry_ca_file;   /* CA bundle for TLS to the registry; "" = system default */
+    char *registry_name;      /* expected EntitiesDescriptor/@Name; "" = any */
+    unsigned registry_refresh_sec, registry_timeout_sec, registry_cert_warn_days;
+    bool registry_require_valid_until;
 };
 
 /*

@@ -26,6 +26,9 @@ void sp_db_close(struct sp_db **db);
  */
 enum sp_err sp_db_checkpoint(struct sp_db *db);
 
+/* SP_OK when the calling thread's connection can read the database (health checks). */
+enum sp_err sp_db_ping(struct sp_db *db);
+
 /* Schema version after migrations. */
 int sp_db_schema_version(struct sp_db *db);
 

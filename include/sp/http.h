@@ -71,6 +71,15 @@ void sp_resp_header(struct sp_resp *resp, const char *name, const char *value);
 void sp_resp_redirect(struct sp_resp *resp, int status, const char *location);
 void sp_resp_text(struct sp_resp *resp, int status, const char *content_type, const char *text);
 
+/*
+ * Every answer carries the same Content-Security-Policy (scripts, styles and
+ * images from our origin only). A page showing images from elsewhere (the
+ * IdP logos of the login page) names those sources here: img_sources is a
+ * space-separated list of validated CSP source expressions such as
+ * "https://logo.example"; the rest of the policy stays as it is.
+ */
+void sp_resp_csp_img_sources(struct sp_resp *resp, const char *img_sources);
+
 enum sp_cookie_flags {
     SP_COOKIE_SECURE = 1,
     SP_COOKIE_SAMESITE_NONE = 2, /* with SECURE, for cross-site POSTs */

@@ -29,6 +29,10 @@ struct sp_authn_request {
     bool post;          /* HTTP-POST binding: render a form */
     char *url;          /* Redirect: the whole URL; POST: the form action */
     char *saml_request; /* POST only: base64 of the signed XML */
+    char *xml;          /* the AuthnRequest exactly as sent, for the transaction register:
+                           POST the signed document saml_request carries; Redirect the XML
+                           before deflate (its signature is in the query string) */
+    size_t xml_len;
 };
 
 /* True when purpose is one of the five values of spec PU-02. */
@@ -36,8 +40,8 @@ bool sp_saml_purpose_ok(const char *purpose);
 
 /*
  * Build and sign the request. SP_ERR_UNKNOWN_IDP when the IdP is not loaded
- * or offers no SSO endpoint for the binding. out is freed with
- * sp_authn_request_cleanup.
+ * or offers no SSO endpoint for the binding. out (url, saml_request, xml) is
+ * freed with sp_authn_request_cleanup.
  */
 enum sp_err sp_saml_login_build(const struct sp_idp_set *set, const struct sp_config *cfg,
                                 const struct sp_authn_params *p, struct sp_authn_request *out);

@@ -60,6 +60,22 @@ enum sp_err sp_session_set_acting_for(struct sp_db *db, const char *token, const
  * after a revocation). */
 enum sp_err sp_session_end_user(struct sp_db *db, const char *cf, const char *method, int64_t now);
 
+/* A session ended by sp_session_end_spid (strings borrowed for the callback). */
+typedef void (*sp_session_ended_fn)(void *ctx, const char *user_cf, const char *short_id);
+
+/*
+ * Single Logout from the IdP (SLO-21): end every live SPID session opened
+ * with idp whose NameID is name_id (compared without surrounding whitespace),
+ * with that NameQualifier when name_qualifier is not NULL, and with one of
+ * the n_index session indexes when n_index > 0. fn (may be NULL) is called
+ * once per session ended, after the change is committed; *ended (may be
+ * NULL) gets how many. Atomic: all of them or none.
+ */
+enum sp_err sp_session_end_spid(struct sp_db *db, const char *idp, const char *name_id,
+                                const char *name_qualifier, const char *const *session_index,
+                                unsigned n_index, int64_t now, sp_session_ended_fn fn, void *ctx,
+                                unsigned *ended);
+
 /* End the session of token (idempotent). */
 enum sp_err sp_session_end(struct sp_db *db, const char *token, int64_t now);
 

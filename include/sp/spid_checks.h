@@ -114,9 +114,10 @@ struct sp_check_expect {
 struct sp_check_result {
     enum sp_check code;
     char detail[256];
-    int anomaly;           /* nrNN from StatusMessage when code == STATUS_FAILURE, else 0 */
-    char status_code[160]; /* top-level StatusCode@Value when present */
-    char sub_status[160];  /* nested StatusCode@Value when present */
+    int anomaly;              /* nrNN from StatusMessage when code == STATUS_FAILURE, else 0 */
+    char status_code[160];    /* top-level StatusCode@Value when present */
+    char sub_status[160];     /* nested StatusCode@Value when present */
+    int64_t response_skew_ms; /* Response@IssueInstant minus our clock, once that check passed */
 };
 
 struct sp_spid_attr {

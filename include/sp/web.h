@@ -20,6 +20,13 @@ void sp_web_spid_login(struct sp_app *app, struct sp_req *req, struct sp_resp *r
 void sp_web_spid_acs(struct sp_app *app, struct sp_req *req, struct sp_resp *resp,
                      const struct sp_session *s);
 
+/* web_slo.c: GET /logout (SP-initiated Single Logout, or local logout), and
+ * GET|POST /spid/slo (LogoutResponses and IdP-initiated LogoutRequests) */
+void sp_web_logout(struct sp_app *app, struct sp_req *req, struct sp_resp *resp,
+                   const struct sp_session *s);
+void sp_web_spid_slo(struct sp_app *app, struct sp_req *req, struct sp_resp *resp,
+                     const struct sp_session *s);
+
 /* web_pages.c */
 void sp_web_index(struct sp_app *app, struct sp_req *req, struct sp_resp *resp,
                   const struct sp_session *s);
@@ -27,8 +34,6 @@ void sp_web_metadata(struct sp_app *app, struct sp_req *req, struct sp_resp *res
                      const struct sp_session *s);
 void sp_web_me(struct sp_app *app, struct sp_req *req, struct sp_resp *resp,
                const struct sp_session *s);
-void sp_web_logout(struct sp_app *app, struct sp_req *req, struct sp_resp *resp,
-                   const struct sp_session *s);
 void sp_web_metrics(struct sp_app *app, struct sp_req *req, struct sp_resp *resp,
                     const struct sp_session *s);
 void sp_web_healthz(struct sp_app *app, struct sp_req *req, struct sp_resp *resp,

@@ -9,6 +9,7 @@
 #define SP_XMLSIG_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "sp/err.h"
 
@@ -34,6 +35,16 @@ struct sp_xmlsig_keys *sp_xmlsig_keys_from_cert_b64(const char *b64);
 void sp_xmlsig_keys_free(struct sp_xmlsig_keys **keys);
 unsigned sp_xmlsig_keys_count(const struct sp_xmlsig_keys *keys);
 
+/* What is kept of the certificate each key came from. */
+struct sp_xmlsig_cert_info {
+    int64_t not_after;    /* notAfter, seconds since the epoch (0 if unreadable) */
+    char fingerprint[17]; /* first 16 hex digits of the SHA-256 of the DER */
+};
+
+/* The certificate of key i (0 .. count-1), or NULL. */
+const struct sp_xmlsig_cert_info *sp_xmlsig_keys_info(const struct sp_xmlsig_keys *keys,
+                                                      unsigned i);
+
 /*
  * Verify the ds:Signature sig, a direct child of signed_elem, over
  * signed_elem, with any of keys (rollover: several keys may be listed).
@@ -44,5 +55,15 @@ unsigned sp_xmlsig_keys_count(const struct sp_xmlsig_keys *keys);
  */
 enum sp_err sp_xmlsig_verify(const struct sp_xmlsig_keys *keys, struct _xmlNode *signed_elem,
                              struct _xmlNode *sig);
+
+/*
+ * Verify a detached RSA signature (the HTTP-Redirect binding's Signature
+ * parameter) of len bytes of data with any of keys. sig_alg must be the
+ * RSA-SHA256, -SHA384 or -SHA512 URI; SHA-1 and anything else fail.
+ * SP_OK only when a key verifies; SP_ERR_SIGNATURE otherwise. Thread-safe.
+ */
+enum sp_err sp_xmlsig_verify_detached(const struct sp_xmlsig_keys *keys, const char *sig_alg,
+                                      const void *data, size_t len, const void *sig,
+                                      size_t sig_len);
 
 #endif /* SP_XMLSIG_H */

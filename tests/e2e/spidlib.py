@@ -452,3 +452,141 @@ class FakeSP:
         if relay is not None:
             fields["RelayState"] = relay
         return fields
+
+
+# --------------------------------------------------------------- single logout
+
+STATUS_SUCCESS = "urn:oasis:names:tc:SAML:2.0:status:Success"
+STATUS_REQUESTER = "urn:oasis:names:tc:SAML:2.0:status:Requester"
+STATUS_RESPONDER = "urn:oasis:names:tc:SAML:2.0:status:Responder"
+STATUS_PARTIAL = "urn:oasis:names:tc:SAML:2.0:status:PartialLogout"
+STATUS_DENIED = "urn:oasis:names:tc:SAML:2.0:status:RequestDenied"
+LOGOUT_ID_NODES = ["urn:oasis:names:tc:SAML:2.0:protocol:LogoutRequest",
+                   "urn:oasis:names:tc:SAML:2.0:protocol:LogoutResponse"]
+
+
+def utc_instant(offset_seconds=0, ms=True):
+    import datetime
+    t = datetime.datetime.utcnow() + datetime.timedelta(seconds=offset_seconds)
+    if ms:
+        return t.strftime("%Y-%m-%dT%H:%M:%S.") + "%03dZ" % (t.microsecond // 1000)
+    return t.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def fresh_id():
+    return "_" + os.urandom(16).hex()
+
+
+def query_params(url_or_query):
+    """[(name, raw value)] of a query string (or URL), in order, not decoded."""
+    q = urllib.parse.urlsplit(url_or_query).query if "?" in url_or_query else url_or_query
+    out = []
+    for part in q.split("&"):
+        if part:
+            name, _, raw = part.partition("=")
+            out.append((name, raw))
+    return out
+
+
+def redirect_message(url):
+    """(parameter name, XML root, {name: decoded value}) of a SAML HTTP-Redirect URL."""
+    params = dict(query_params(url))
+    name = "SAMLRequest" if "SAMLRequest" in params else "SAMLResponse"
+    decoded = {k: urllib.parse.unquote_plus(v) for k, v in params.items()}
+    return name, ET.fromstring(inflate_b64(decoded[name])), decoded
+
+
+def verify_redirect_signature(url, cert_path):
+    """True when the query signature verifies with the certificate (SAML bindings order)."""
+    params = dict(query_params(url))
+    name = "SAMLRequest" if "SAMLRequest" in params else "SAMLResponse"
+    parts = [name + "=" + params[name]]
+    if "RelayState" in params:
+        parts.append("RelayState=" + params["RelayState"])
+    parts.append("SigAlg=" + params["SigAlg"])
+    signed = "&".join(parts).encode("ascii")
+    sig = base64.b64decode(urllib.parse.unquote_plus(params["Signature"]))
+    with tempfile.TemporaryDirectory() as d:
+        pub, sigf = os.path.join(d, "pub.pem"), os.path.join(d, "sig")
+        with open(pub, "wb") as f:
+            f.write(subprocess.run(["openssl", "x509", "-in", cert_path, "-pubkey", "-noout"],
+                                   capture_output=True, check=True, timeout=60).stdout)
+        with open(sigf, "wb") as f:
+            f.write(sig)
+        p = subprocess.run(["openssl", "dgst", "-sha256", "-verify", pub, "-signature", sigf],
+                           input=signed, capture_output=True, timeout=60)
+        return p.returncode == 0
+
+
+def xmlsec_verify(xml, cert_path, id_nodes=LOGOUT_ID_NODES):
+    """True when xmlsec1 verifies the first signature of xml with the certificate."""
+    with tempfile.TemporaryDirectory() as d:
+        src = os.path.join(d, "in.xml")
+        with open(src, "wb") as f:
+            f.write(xml_of(xml))
+        cmd = ["xmlsec1", "--verify", "--pubkey-cert-pem", cert_path]
+        for node in id_nodes:
+            cmd += ["--id-attr:ID", node]
+        p = subprocess.run(cmd + [src], capture_output=True, timeout=60)
+        return p.returncode == 0
+
+
+def logout_request(issuer, destination, name_id, name_qualifier=None, session_index=None,
+                   req_id=None, issue_instant=None, not_on_or_after=None):
+    """A samlp:LogoutRequest element (SLO-11 shape) sent by issuer."""
+    samlp, saml = "{%s}" % NS["samlp"], "{%s}" % NS["saml"]
+    root = ET.Element(samlp + "LogoutRequest", nsmap={"samlp": NS["samlp"], "saml": NS["saml"]},
+                      ID=req_id or fresh_id(), Version="2.0",
+                      IssueInstant=issue_instant or utc_instant(), Destination=destination)
+    if not_on_or_after is not None:
+        root.set("NotOnOrAfter", not_on_or_after)
+    iss = ET.SubElement(root, saml + "Issuer", Format=ENTITY, NameQualifier=issuer)
+    iss.text = issuer
+    nid = ET.SubElement(root, saml + "NameID", Format=TRANSIENT)
+    if name_qualifier is not None:
+        nid.set("NameQualifier", name_qualifier)
+    nid.text = name_id
+    if session_index is not None:
+        ET.SubElement(root, samlp + "SessionIndex").text = session_index
+    return root
+
+
+def logout_response(issuer, destination, in_response_to, status=STATUS_SUCCESS,
+                    sub_status=None, resp_id=None, issue_instant=None):
+    """A samlp:LogoutResponse element (SLO-22 shape) sent by issuer."""
+    samlp, saml = "{%s}" % NS["samlp"], "{%s}" % NS["saml"]
+    root = ET.Element(samlp + "LogoutResponse", nsmap={"samlp": NS["samlp"], "saml": NS["saml"]},
+                      ID=resp_id or fresh_id(), Version="2.0",
+                      IssueInstant=issue_instant or utc_instant(), Destination=destination)
+    if in_response_to is not None:
+        root.set("InResponseTo", in_response_to)
+    iss = ET.SubElement(root, saml + "Issuer", Format=ENTITY, NameQualifier=issuer)
+    iss.text = issuer
+    st = ET.SubElement(ET.SubElement(root, samlp + "Status"), samlp + "StatusCode", Value=status)
+    if sub_status is not None:
+        ET.SubElement(st, samlp + "StatusCode", Value=sub_status)
+    return root
+
+
+def redirect_query(param, xml, key, relay=None, sign=True, sig_alg=RSA_SHA256,
+                   digest="sha256"):
+    """A signed HTTP-Redirect query for SAMLRequest / SAMLResponse (AR-41..AR-44)."""
+    parts = [param + "=" + quote(deflate_b64(xml_of(xml)))]
+    if relay is not None:
+        parts.append("RelayState=" + quote(relay))
+    if not sign:
+        return "&".join(parts)
+    parts.append("SigAlg=" + quote(sig_alg))
+    sig = openssl_sign("&".join(parts).encode("ascii"), key, digest)
+    return "&".join(parts) + "&Signature=" + quote(base64.b64encode(sig).decode())
+
+
+def post_message(xml, key, cert, sign=True, sig_alg=RSA_SHA256, digest_alg=SHA256):
+    """base64 of a logout message for HTTP-POST, enveloped-signed after its Issuer."""
+    data = xml_of(xml)
+    if sign:
+        root = ET.fromstring(data)
+        _strip_signatures(root)
+        _insert_template(root, sig_alg, digest_alg)
+        data = xmlsec_sign(xml_of(root), key, cert, LOGOUT_ID_NODES)
+    return base64.b64encode(data).decode("ascii")

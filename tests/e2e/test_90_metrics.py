@@ -42,5 +42,30 @@ def test_metrics_follow_logins_and_denials(spid_env):
     assert 'spid_sp_outbox_messages{state="queued"}' in t
     # every sample line is "name{labels} value" or "name value"
     for line in t.splitlines():
-        assert line.startswith("# TYPE ") or re.match(r"^[a-z_]+(\{.*\})? -?\d+$", line), line
+        assert line.startswith("# TYPE ") or re.match(r"^[a-z_]+(\{.*\})? -?\d+(\.\d+)?$", line), line
     del s
+
+
+def test_clock_skew_of_verified_responses(start_spid_env):
+    """The IdP clock as seen in a verified Response: with our clock 5 s ahead,
+    the gauge reads about -5 s for that IdP; a forged Response moves nothing."""
+    env = start_spid_env()
+    sp, idp = env.sp, env.idp
+    r = requests.post(sp.url("/test/clock"), params={"offset_ms": "5000"}, timeout=TIMEOUT)
+    assert r.status_code == 200
+    assert spidlib.login(sp, idp).status_code == 302
+    t = requests.get(sp.url("/metrics"), timeout=TIMEOUT).text
+    m = re.search(r'^spid_sp_idp_clock_skew_seconds\{idp="%s"\} (\S+)$' % re.escape(idp.entity_id),
+                  t, re.M)
+    assert m, t
+    skew = float(m.group(1))
+    assert -7 < skew < -4, skew
+    assert "# TYPE spid_sp_idp_clock_skew_seconds gauge" in t
+    # a Response signed by someone else is rejected and does not move the gauge
+    k, c = spidlib.make_keypair(env.dir, "forger")
+    s, acs, xml, relay = spidlib.get_genuine_response(sp, idp)
+    requests.post(sp.url("/test/clock"), params={"offset_ms": "-20000"}, timeout=TIMEOUT)
+    assert spidlib.post_response(s, acs, spidlib.resign(xml, k, c), relay).status_code >= 400
+    t = requests.get(sp.url("/metrics"), timeout=TIMEOUT).text
+    assert float(re.search(r'^spid_sp_idp_clock_skew_seconds\{idp="[^"]*"\} (\S+)$', t,
+                           re.M).group(1)) == skew

@@ -1,5 +1,5 @@
 /*
- * test_metrics: counters and their Prometheus text rendering.
+ * test_metrics: counters, gauges and their Prometheus text rendering.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -63,12 +63,37 @@ static void test_reset(void **state)
     sp_buf_cleanup(&b);
 }
 
+static void test_gauges(void **state)
+{
+    struct sp_buf b;
+    const char *t;
+    (void)state;
+    sp_metrics_set("g_days", "idp", "https://a", NULL, NULL, 12.5);
+    sp_metrics_set("g_days", "idp", "https://a", NULL, NULL, -3);
+    sp_metrics_set("g_days", "idp", "https://b", NULL, NULL, 400);
+    sp_metrics_set("g_skew", NULL, NULL, NULL, NULL, -0.286);
+    sp_metrics_inc("c_total", NULL, NULL, NULL, NULL);
+    t = render(&b);
+    assert_non_null(strstr(t, "# TYPE g_days gauge\n"));
+    assert_non_null(strstr(t, "g_days{idp=\"https://a\"} -3\n")); /* last value wins */
+    assert_non_null(strstr(t, "g_days{idp=\"https://b\"} 400\n"));
+    assert_non_null(strstr(t, "g_skew -0.286\n"));
+    assert_non_null(strstr(t, "# TYPE c_total counter\nc_total 1\n"));
+    sp_buf_cleanup(&b);
+    sp_metrics_forget("g_days");
+    t = render(&b);
+    assert_null(strstr(t, "g_days"));
+    assert_non_null(strstr(t, "c_total 1\n"));
+    sp_buf_cleanup(&b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup(test_counts_and_labels, reset),
         cmocka_unit_test_setup(test_escaping, reset),
         cmocka_unit_test_setup(test_reset, reset),
+        cmocka_unit_test_setup(test_gauges, reset),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,5 +1,6 @@
 /*
- * test_tmpl: the template renderer. Escaping in {{x}}, raw {{&x}}, unknown
+ * test_tmpl: the template renderer. Escaping in {{x}} (the default: look-alike
+ * raw syntaxes stay escaped), raw {{&x}} only, unknown
  * names and NULL values, unclosed tags, the name-length limit, the output
  * limit; the embedded error.html; and whole pages in a struct sp_resp.
  */
@@ -67,6 +68,46 @@ static void test_raw(void **state)
     expect_render("{{&html}}", "<b>bold</b>");
     expect_render("{{&x}}", "&<>\"'");
     expect_render("[{{&name}}]", "[Mario Rossi]");
+}
+
+/*
+ * Escaping is the default: a hostile value comes out inert in text and in
+ * attributes, and {{&name}} is the only raw form. Look-alikes of other
+ * engines' raw syntax ({{{name}}}, {{name|raw}}, {{ &name}}) are not raw.
+ */
+static void test_escape_by_default(void **state)
+{
+    static const char evil[] = "<script>alert(\"1\" & '2')</script>";
+    const struct sp_tmpl_var vars[] = {{"v", evil}};
+    static const char *const escaped_forms[] = {
+        "<p>{{v}}</p>",
+        "<a title=\"{{v}}\">x</a>",
+        "<a title='{{v}}'>x</a>",
+        "{{{v}}}",
+        "{{v|raw}}",
+        "{{ &v}}",
+        "{{v}}{{v}}",
+    };
+    struct sp_buf out;
+
+    sp_buf_init(&out, 4096);
+    for (size_t i = 0; i < NVARS(escaped_forms); i++) {
+        const char *t = escaped_forms[i];
+        sp_buf_reset(&out);
+        assert_int_equal(sp_tmpl_render_text(t, strlen(t), vars, 1, &out), SP_OK);
+        if (strstr(sp_buf_str(&out), "<script") || strstr(sp_buf_str(&out), "\"1") ||
+            strstr(sp_buf_str(&out), "'2") || strstr(sp_buf_str(&out), "& "))
+            fail_msg("\"%s\" left the value raw: %s", t, sp_buf_str(&out));
+    }
+    sp_buf_reset(&out);
+    assert_int_equal(sp_tmpl_render_text("<p>{{v}}</p>", 12, vars, 1, &out), SP_OK);
+    assert_string_equal(sp_buf_str(&out), "<p>&lt;script&gt;alert(&quot;1&quot; &amp; &#39;2&#39;)"
+                                          "&lt;/script&gt;</p>");
+    /* the explicit form, and only it, inserts the value as it is */
+    sp_buf_reset(&out);
+    assert_int_equal(sp_tmpl_render_text("<p>{{&v}}</p>", 13, vars, 1, &out), SP_OK);
+    assert_string_equal(sp_buf_str(&out), "<p><script>alert(\"1\" & '2')</script></p>");
+    sp_buf_cleanup(&out);
 }
 
 static void test_unknown_and_null(void **state)
@@ -301,12 +342,13 @@ static void test_page_failures(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_escaping),           cmocka_unit_test(test_raw),
-        cmocka_unit_test(test_unknown_and_null),   cmocka_unit_test(test_unclosed),
-        cmocka_unit_test(test_adjacent),           cmocka_unit_test(test_length_argument),
-        cmocka_unit_test(test_name_limit),         cmocka_unit_test(test_output_limit),
-        cmocka_unit_test(test_render_error_html),  cmocka_unit_test(test_error_page),
-        cmocka_unit_test(test_page_replaces_body), cmocka_unit_test(test_page_failures),
+        cmocka_unit_test(test_escaping),          cmocka_unit_test(test_raw),
+        cmocka_unit_test(test_escape_by_default), cmocka_unit_test(test_unknown_and_null),
+        cmocka_unit_test(test_unclosed),          cmocka_unit_test(test_adjacent),
+        cmocka_unit_test(test_length_argument),   cmocka_unit_test(test_name_limit),
+        cmocka_unit_test(test_output_limit),      cmocka_unit_test(test_render_error_html),
+        cmocka_unit_test(test_error_page),        cmocka_unit_test(test_page_replaces_body),
+        cmocka_unit_test(test_page_failures),
     };
     return cmocka_run_group_tests_name("tmpl", tests, NULL, NULL);
 }
