@@ -9,6 +9,7 @@
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <zlib.h>
@@ -27,12 +28,37 @@
 
 struct sp_signer {
     EVP_PKEY *key;
-    pthread_key_t tls; /* per-thread initialised EVP_MD_CTX */
+    uint64_t id; /* unique for the process' lifetime (no reuse, unlike addresses) */
 };
 
-static void signer_ctx_free(void *ctx)
+/*
+ * Each thread keeps the initialised EVP_MD_CTX of the last signer it used.
+ * Signers come and go with refreshed IdP sets, so the cache is one slot per
+ * thread under one process-wide key (pthread_key_delete would not free other
+ * threads' values): a slot for an older signer is replaced on the next
+ * signature, or freed when its thread exits. A context holds its own
+ * reference to the key, so it never outlives what it points to.
+ */
+struct signer_slot {
+    uint64_t id;
+    EVP_MD_CTX *ctx;
+};
+
+static pthread_key_t slot_key;
+static pthread_once_t slot_once = PTHREAD_ONCE_INIT;
+static uint64_t signer_ids;
+
+static void slot_free(void *p)
 {
-    EVP_MD_CTX_free(ctx);
+    struct signer_slot *slot = p;
+    if (slot != NULL)
+        EVP_MD_CTX_free(slot->ctx);
+    free(slot);
+}
+
+static void slot_key_create(void)
+{
+    SP_ASSERT(pthread_key_create(&slot_key, slot_free) == 0);
 }
 
 struct sp_signer *sp_signer_new(const char *key_pem)
@@ -46,20 +72,27 @@ struct sp_signer *sp_signer_new(const char *key_pem)
         sp_errorx("cannot decode the signing key");
         return NULL;
     }
+    pthread_once(&slot_once, slot_key_create);
     s = sp_xcalloc(1, sizeof(*s));
     s->key = key;
-    SP_ASSERT(pthread_key_create(&s->tls, signer_ctx_free) == 0);
+    s->id = __atomic_add_fetch(&signer_ids, 1, __ATOMIC_RELAXED);
     return s;
 }
 
 void sp_signer_free(struct sp_signer **sp)
 {
     struct sp_signer *s = sp ? *sp : NULL;
+    struct signer_slot *slot;
+
     if (s == NULL)
         return;
-    signer_ctx_free(pthread_getspecific(s->tls));
-    pthread_setspecific(s->tls, NULL);
-    pthread_key_delete(s->tls);
+    /* this thread's context for s goes now (others' on their next use or exit) */
+    slot = pthread_getspecific(slot_key);
+    if (slot != NULL && slot->id == s->id) {
+        EVP_MD_CTX_free(slot->ctx);
+        slot->ctx = NULL;
+        slot->id = 0;
+    }
     EVP_PKEY_free(s->key);
     free(s);
     *sp = NULL;
@@ -67,16 +100,24 @@ void sp_signer_free(struct sp_signer **sp)
 
 static EVP_MD_CTX *signer_template(const struct sp_signer *s)
 {
-    EVP_MD_CTX *t = pthread_getspecific(s->tls);
-    if (t != NULL)
-        return t;
-    t = EVP_MD_CTX_new();
-    if (t == NULL || EVP_DigestSignInit(t, NULL, EVP_sha256(), NULL, s->key) != 1) {
-        EVP_MD_CTX_free(t);
+    struct signer_slot *slot = pthread_getspecific(slot_key);
+
+    if (slot == NULL) {
+        slot = sp_xcalloc(1, sizeof(*slot));
+        pthread_setspecific(slot_key, slot);
+    }
+    if (slot->ctx != NULL && slot->id == s->id)
+        return slot->ctx;
+    EVP_MD_CTX_free(slot->ctx);
+    slot->id = 0;
+    slot->ctx = EVP_MD_CTX_new();
+    if (slot->ctx == NULL || EVP_DigestSignInit(slot->ctx, NULL, EVP_sha256(), NULL, s->key) != 1) {
+        EVP_MD_CTX_free(slot->ctx);
+        slot->ctx = NULL;
         return NULL;
     }
-    pthread_setspecific(s->tls, t);
-    return t;
+    slot->id = s->id;
+    return slot->ctx;
 }
 
 enum sp_err sp_signer_sign(const struct sp_signer *s, const void *data, size_t len,
